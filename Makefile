@@ -1,0 +1,39 @@
+# Thin wrapper: the real build is CMake (CMakePresets.json). See README.md.
+PRESET ?= release
+JOBS ?= $(shell nproc)
+
+.PHONY: setup build run test test-release test-asan bench fmt clean
+
+setup:
+	@bash scripts/setup
+
+build: setup
+	@cmake --preset $(PRESET) >/dev/null
+	@cmake --build --preset $(PRESET) -j $(JOBS)
+
+# Starts API + worker + scheduler in one process, with its own redis-server when REDIS_URL
+# is unset.
+run: build
+	@./build/$(PRESET)/src/app/bananas dev
+
+# The whole suite: the release build, then again under AddressSanitizer + UBSan.
+test: test-release test-asan
+
+test-release: setup
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release -j $(JOBS)
+	@ctest --preset release -j $(JOBS)
+
+test-asan: setup
+	@cmake --preset asan >/dev/null
+	@cmake --build --preset asan -j $(JOBS)
+	@ctest --preset asan -j $(JOBS)
+
+bench: build
+	@./build/$(PRESET)/bench/queue_bench --benchmark_counters_tabular=true
+
+fmt:
+	@find include src tests bench examples -name '*.h' -o -name '*.cc' 2>/dev/null | xargs clang-format -i
+
+clean:
+	@rm -rf build

@@ -1,0 +1,488 @@
+#include "queue/broker.h"
+
+#include <algorithm>
+#include <map>
+
+#include "base/job_id.h"
+#include "queue/job_codec.h"
+#include "queue/lua_sources.h"
+
+namespace bananas::queue {
+namespace {
+
+using redis::Reply;
+
+// One Script per lua/<name>.lua, built once: the SHA1 is computed at first use.
+const redis::Script& ScriptNamed(std::string_view name) {
+  static const auto* scripts = [] {
+    auto* m = new std::map<std::string, redis::Script, std::less<>>();
+    for (const char* n : {"ack", "cancel", "dequeue", "enqueue", "extend_lease", "fail",
+                          "promote_due", "purge_dead", "recover_expired", "retry_dead"}) {
+      m->emplace(n, redis::Script(n, std::string(LuaSource(n))));
+    }
+    return m;
+  }();
+  return scripts->find(name)->second;
+}
+
+Status BadShape(std::string_view op, const Reply& reply) {
+  return Status::Internal(std::string(op) + ": unexpected reply " + reply.Describe());
+}
+
+int64_t IntOf(const Reply& r) {
+  if (r.is_integer()) return r.integer;
+  if (r.is_string()) return std::strtoll(r.str.c_str(), nullptr, 10);
+  return 0;
+}
+
+std::string ToString(int64_t v) { return std::to_string(v); }
+
+// Records the queue in the registry once per Broker; idempotent in Redis too.
+}  // namespace
+
+Broker::Broker(redis::Connection& connection, BrokerOptions options, const Clock& clock)
+    : connection_(connection),
+      options_(std::move(options)),
+      clock_(clock),
+      keys_(options_.prefix),
+      rng_(std::random_device{}()) {}
+
+double Broker::Random01() { return std::uniform_real_distribution<double>(0.0, 1.0)(rng_); }
+
+Status Broker::RegisterQueue(std::string_view queue) {
+  if (registered_queues_.contains(std::string(queue))) return Status::Ok();
+  auto reply = connection_.Run(redis::Command("SADD").Arg(keys_.QueueRegistry()).Arg(queue));
+  if (!reply) return reply.status().WithContext("queue.RegisterQueue");
+  if (reply->is_error()) return Status::Internal("queue.RegisterQueue: " + reply->str);
+  registered_queues_.insert(std::string(queue));
+  return Status::Ok();
+}
+
+Result<EnqueueResult> Broker::Enqueue(const JobSpec& spec) {
+  auto results = EnqueueBatch({spec});
+  if (!results) return results.status();
+  return std::move(results->front());
+}
+
+Result<std::vector<EnqueueResult>> Broker::EnqueueBatch(const std::vector<JobSpec>& specs,
+                                                        size_t chunk) {
+  for (size_t i = 0; i < specs.size(); ++i) {
+    Status s = ValidateJobSpec(specs[i]);
+    if (!s.ok()) {
+      return specs.size() == 1 ? s : s.WithContext("jobs[" + std::to_string(i) + "]");
+    }
+  }
+  chunk = std::max<size_t>(chunk, 1);
+  // Group by queue, keeping each job's position for the answer.
+  std::map<std::string, std::vector<size_t>> by_queue;
+  for (size_t i = 0; i < specs.size(); ++i) by_queue[specs[i].queue].push_back(i);
+
+  std::vector<EnqueueResult> out(specs.size());
+  int64_t now = clock_.NowMs();
+  for (const auto& [queue, positions] : by_queue) {
+    for (size_t start = 0; start < positions.size(); start += chunk) {
+      size_t end = std::min(positions.size(), start + chunk);
+      std::vector<JobSpec> group;
+      std::vector<std::string> ids;
+      group.reserve(end - start);
+      ids.reserve(end - start);
+      for (size_t k = start; k < end; ++k) {
+        group.push_back(specs[positions[k]]);
+        ids.push_back(NewJobId(queue, now));
+      }
+      auto results = EnqueueWithIds(queue, group, ids);
+      if (!results) return results.status();
+      for (size_t k = start; k < end; ++k) out[positions[k]] = std::move((*results)[k - start]);
+    }
+  }
+  return out;
+}
+
+Result<std::vector<EnqueueResult>> Broker::EnqueueWithIds(std::string_view queue,
+                                                         const std::vector<JobSpec>& specs,
+                                                         const std::vector<std::string>& ids) {
+  BANANAS_RETURN_IF_ERROR(RegisterQueue(queue));
+  std::vector<std::string> keys = {keys_.Pending(queue, Priority::kHigh),
+                                   keys_.Pending(queue, Priority::kNormal),
+                                   keys_.Pending(queue, Priority::kLow),
+                                   keys_.Scheduled(queue),
+                                   keys_.Marker(queue),
+                                   keys_.Timer(queue),
+                                   keys_.JobPrefix(queue),
+                                   keys_.UniquePrefix(queue)};
+  std::vector<std::string> args;
+  args.reserve(3 + specs.size() * 10);
+  args.push_back(ToString(clock_.NowMs()));
+  args.push_back(ToString(static_cast<int64_t>(specs.size())));
+  args.push_back(ToString(options_.default_unique_ttl_ms));
+  for (size_t i = 0; i < specs.size(); ++i) {
+    const JobSpec& s = specs[i];
+    args.push_back(ids[i]);
+    args.push_back(s.name);
+    args.push_back(s.payload);
+    args.emplace_back(PriorityName(s.priority));
+    args.push_back(ToString(s.max_retries));
+    args.push_back(ToString(s.timeout_ms));
+    args.push_back(ToString(s.run_at_unix_ms));
+    args.push_back(s.unique_key);
+    args.push_back(ToString(s.unique_ttl_ms));
+    args.push_back(s.description);
+  }
+  auto reply = connection_.Eval(ScriptNamed("enqueue"), keys, args);
+  if (!reply) return reply.status().WithContext("queue.Enqueue");
+  if (!reply->is_array() || reply->elements.size() != specs.size() * 2) {
+    return BadShape("queue.Enqueue", *reply);
+  }
+  std::vector<EnqueueResult> out(specs.size());
+  for (size_t i = 0; i < specs.size(); ++i) {
+    out[i].id = reply->elements[2 * i].str;
+    out[i].duplicate = IntOf(reply->elements[2 * i + 1]) == 1;
+  }
+  return out;
+}
+
+Result<std::vector<LeasedJob>> Broker::Dequeue(const DequeueRequest& request) {
+  const std::string& q = request.queue;
+  std::vector<std::string> keys = {keys_.Paused(q),
+                                   keys_.Pending(q, Priority::kHigh),
+                                   keys_.Pending(q, Priority::kNormal),
+                                   keys_.Pending(q, Priority::kLow),
+                                   keys_.Leases(q),
+                                   keys_.JobPrefix(q)};
+  int64_t now = clock_.NowMs();
+  std::vector<std::string> args = {ToString(now), ToString(options_.lease_ms),
+                                   ToString(std::max(request.max_jobs, 1)),
+                                   ToString(options_.type_filter_scan)};
+  std::string served;
+  for (Priority p : request.priorities) served += PriorityName(p).front();
+  args.push_back(served.empty() ? "hnl" : served);
+  args.insert(args.end(), request.job_types.begin(), request.job_types.end());
+  auto reply = connection_.Eval(ScriptNamed("dequeue"), keys, args);
+  if (!reply) return reply.status().WithContext("queue.Dequeue");
+  if (!reply->is_array()) return BadShape("queue.Dequeue", *reply);
+  std::vector<LeasedJob> jobs;
+  jobs.reserve(reply->elements.size());
+  for (auto& e : reply->elements) {
+    if (!e.is_array() || e.elements.size() != 11) return BadShape("queue.Dequeue", *reply);
+    LeasedJob j;
+    j.id = std::move(e.elements[0].str);
+    j.queue = q;
+    j.token = IntOf(e.elements[1]);
+    j.attempts = static_cast<int>(IntOf(e.elements[2]));
+    j.max_retries = static_cast<int>(IntOf(e.elements[3]));
+    j.timeout_ms = IntOf(e.elements[4]);
+    j.name = std::move(e.elements[5].str);
+    j.payload = std::move(e.elements[6].str);
+    auto p = ParsePriority(e.elements[7].str);
+    j.priority = p ? *p : Priority::kNormal;
+    j.created_unix_ms = IntOf(e.elements[8]);
+    j.recoveries = static_cast<int>(IntOf(e.elements[9]));
+    j.run_at_unix_ms = IntOf(e.elements[10]);
+    j.leased_unix_ms = now;
+    jobs.push_back(std::move(j));
+  }
+  return jobs;
+}
+
+Result<std::vector<LeaseState>> Broker::ExtendLeases(std::string_view queue,
+                                                     const std::vector<LeaseRef>& leases) {
+  if (leases.empty()) return std::vector<LeaseState>{};
+  std::vector<std::string> keys = {keys_.Leases(queue)};
+  std::vector<std::string> args = {ToString(clock_.NowMs()), ToString(options_.lease_ms)};
+  for (const auto& l : leases) {
+    keys.push_back(keys_.Job(queue, l.id));
+    args.push_back(l.id);
+    args.push_back(ToString(l.token));
+  }
+  auto reply = connection_.Eval(ScriptNamed("extend_lease"), keys, args);
+  if (!reply) return reply.status().WithContext("queue.ExtendLeases");
+  if (!reply->is_array() || reply->elements.size() != leases.size()) {
+    return BadShape("queue.ExtendLeases", *reply);
+  }
+  std::vector<LeaseState> out;
+  out.reserve(leases.size());
+  for (const auto& e : reply->elements) out.push_back(static_cast<LeaseState>(IntOf(e)));
+  return out;
+}
+
+Result<std::vector<bool>> Broker::Ack(std::string_view queue,
+                                      const std::vector<Completion>& completions) {
+  if (completions.empty()) return std::vector<bool>{};
+  std::vector<std::string> keys = {keys_.Leases(queue)};
+  std::vector<std::string> args = {ToString(clock_.NowMs()),
+                                   ToString(options_.result_ttl_success_ms)};
+  keys.reserve(1 + completions.size());
+  args.reserve(2 + 3 * completions.size());
+  for (const auto& c : completions) {
+    keys.push_back(keys_.Job(queue, c.id));
+    args.push_back(c.id);
+    args.push_back(ToString(c.token));
+    args.push_back(c.result);
+  }
+  auto reply = connection_.Eval(ScriptNamed("ack"), keys, args);
+  if (!reply) return reply.status().WithContext("queue.Ack");
+  if (!reply->is_array() || reply->elements.size() != completions.size()) {
+    return BadShape("queue.Ack", *reply);
+  }
+  std::vector<bool> out;
+  out.reserve(completions.size());
+  for (const auto& e : reply->elements) out.push_back(IntOf(e) == 1);
+  return out;
+}
+
+Result<FailOutcome> Broker::Fail(std::string_view queue, const Failure& failure) {
+  int64_t now = clock_.NowMs();
+  int64_t retry_at = now + options_.retry.DelayAfter(failure.attempt, Random01()).count();
+  std::vector<std::string> keys = {keys_.Leases(queue), keys_.Retry(queue), keys_.Dead(queue),
+                                   keys_.Timer(queue), keys_.Job(queue, failure.id)};
+  std::vector<std::string> args = {ToString(now),
+                                   failure.id,
+                                   ToString(failure.token),
+                                   failure.error,
+                                   ToString(retry_at),
+                                   failure.retryable ? "1" : "0",
+                                   ToString(options_.error_history)};
+  auto reply = connection_.Eval(ScriptNamed("fail"), keys, args);
+  if (!reply) return reply.status().WithContext("queue.Fail");
+  if (!reply->is_array() || reply->elements.empty()) return BadShape("queue.Fail", *reply);
+  const std::string& kind = reply->elements[0].str;
+  FailOutcome out;
+  if (kind == "retry" && reply->elements.size() == 2) {
+    out.kind = FailOutcome::Kind::kRetrying;
+    out.retry_at_unix_ms = IntOf(reply->elements[1]);
+  } else if (kind == "dead") {
+    out.kind = FailOutcome::Kind::kDead;
+  } else if (kind == "lost") {
+    out.kind = FailOutcome::Kind::kLeaseLost;
+  } else {
+    return BadShape("queue.Fail", *reply);
+  }
+  return out;
+}
+
+Result<CancelOutcome> Broker::Cancel(std::string_view id) {
+  std::string_view q = QueueOfJobId(id);
+  if (q.empty()) return CancelOutcome::kNotFound;
+  std::vector<std::string> keys = {keys_.Pending(q, Priority::kHigh),
+                                   keys_.Pending(q, Priority::kNormal),
+                                   keys_.Pending(q, Priority::kLow),
+                                   keys_.Scheduled(q),
+                                   keys_.Retry(q),
+                                   keys_.Job(q, id)};
+  std::vector<std::string> args = {ToString(clock_.NowMs()), std::string(id),
+                                   ToString(options_.result_ttl_failure_ms)};
+  auto reply = connection_.Eval(ScriptNamed("cancel"), keys, args);
+  if (!reply) return reply.status().WithContext("queue.Cancel");
+  const std::string& s = reply->str;
+  if (s == "cancelled") return CancelOutcome::kCancelled;
+  if (s == "requested") return CancelOutcome::kRequested;
+  if (s == "terminal") return CancelOutcome::kTerminal;
+  if (s == "notfound") return CancelOutcome::kNotFound;
+  return BadShape("queue.Cancel", *reply);
+}
+
+Result<PromoteResult> Broker::PromoteDue(std::string_view queue, int limit) {
+  std::vector<std::string> keys = {keys_.Scheduled(queue),
+                                   keys_.Retry(queue),
+                                   keys_.Pending(queue, Priority::kHigh),
+                                   keys_.Pending(queue, Priority::kNormal),
+                                   keys_.Pending(queue, Priority::kLow),
+                                   keys_.Marker(queue),
+                                   keys_.JobPrefix(queue)};
+  std::vector<std::string> args = {ToString(clock_.NowMs()), ToString(std::max(limit, 1))};
+  auto reply = connection_.Eval(ScriptNamed("promote_due"), keys, args);
+  if (!reply) return reply.status().WithContext("queue.PromoteDue");
+  if (!reply->is_array() || reply->elements.size() != 2) {
+    return BadShape("queue.PromoteDue", *reply);
+  }
+  return PromoteResult{static_cast<int>(IntOf(reply->elements[0])), IntOf(reply->elements[1])};
+}
+
+Result<RecoverResult> Broker::RecoverExpired(std::string_view queue, int limit) {
+  std::vector<std::string> keys = {keys_.Leases(queue),
+                                   keys_.Pending(queue, Priority::kHigh),
+                                   keys_.Pending(queue, Priority::kNormal),
+                                   keys_.Pending(queue, Priority::kLow),
+                                   keys_.Dead(queue),
+                                   keys_.Marker(queue),
+                                   keys_.JobPrefix(queue)};
+  std::vector<std::string> args = {ToString(clock_.NowMs()), ToString(std::max(limit, 1)),
+                                   ToString(options_.max_recoveries),
+                                   ToString(options_.error_history)};
+  auto reply = connection_.Eval(ScriptNamed("recover_expired"), keys, args);
+  if (!reply) return reply.status().WithContext("queue.RecoverExpired");
+  if (!reply->is_array() || reply->elements.size() != 2) {
+    return BadShape("queue.RecoverExpired", *reply);
+  }
+  return RecoverResult{static_cast<int>(IntOf(reply->elements[0])),
+                       static_cast<int>(IntOf(reply->elements[1]))};
+}
+
+Status Broker::Pause(std::string_view queue) {
+  BANANAS_RETURN_IF_ERROR(RegisterQueue(queue));
+  auto reply = connection_.Run(redis::Command("SET").Arg(keys_.Paused(queue)).Arg("1"));
+  if (!reply) return reply.status().WithContext("queue.Pause");
+  if (reply->is_error()) return Status::Internal("queue.Pause: " + reply->str);
+  return Status::Ok();
+}
+
+Status Broker::Resume(std::string_view queue) {
+  redis::Pipeline p;
+  p.Add(redis::Command("DEL").Arg(keys_.Paused(queue)));
+  // Workers that slept through the pause find the backlog at once.
+  p.Add(redis::Command("LPUSH").Arg(keys_.Marker(queue)).Arg("1"));
+  auto replies = connection_.Run(p);
+  if (!replies) return replies.status().WithContext("queue.Resume");
+  return Status::Ok();
+}
+
+Result<QueueCounts> Broker::Counts(std::string_view queue) {
+  redis::Pipeline p;
+  p.Add(redis::Command("EXISTS").Arg(keys_.Paused(queue)));
+  for (int i = 0; i < kPriorityCount; ++i) {
+    p.Add(redis::Command("LLEN").Arg(keys_.Pending(queue, static_cast<Priority>(i))));
+  }
+  p.Add(redis::Command("ZCARD").Arg(keys_.Scheduled(queue)));
+  p.Add(redis::Command("ZCARD").Arg(keys_.Leases(queue)));
+  p.Add(redis::Command("ZCARD").Arg(keys_.Retry(queue)));
+  p.Add(redis::Command("ZCARD").Arg(keys_.Dead(queue)));
+  auto replies = connection_.Run(p);
+  if (!replies) return replies.status().WithContext("queue.Counts");
+  for (const auto& r : *replies) {
+    if (!r.is_integer()) return BadShape("queue.Counts", r);
+  }
+  const auto& r = *replies;
+  QueueCounts c;
+  c.queue = std::string(queue);
+  c.paused = r[0].integer == 1;
+  for (int i = 0; i < kPriorityCount; ++i) c.pending[i] = r[1 + i].integer;
+  c.scheduled = r[4].integer;
+  c.active = r[5].integer;
+  c.retrying = r[6].integer;
+  c.dead = r[7].integer;
+  return c;
+}
+
+Result<std::vector<std::string>> Broker::Queues() {
+  auto reply = connection_.Run(redis::Command("SMEMBERS").Arg(keys_.QueueRegistry()));
+  if (!reply) return reply.status().WithContext("queue.Queues");
+  if (!reply->is_array()) return BadShape("queue.Queues", *reply);
+  std::vector<std::string> out;
+  for (auto& e : reply->elements) out.push_back(std::move(e.str));
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+namespace {
+Result<Job> JobFromHgetall(std::string_view id, const Reply& reply) {
+  if (!reply.is_array() || reply.elements.size() % 2 != 0) {
+    return BadShape("queue.GetJob", reply);
+  }
+  if (reply.elements.empty()) return Status::NotFound("job " + std::string(id));
+  std::vector<std::pair<std::string, std::string>> fields;
+  fields.reserve(reply.elements.size() / 2);
+  for (size_t i = 0; i + 1 < reply.elements.size(); i += 2) {
+    fields.emplace_back(reply.elements[i].str, reply.elements[i + 1].str);
+  }
+  auto job = DecodeJob(id, fields);
+  if (job) job->queue = std::string(QueueOfJobId(id));
+  return job;
+}
+}  // namespace
+
+Result<Job> Broker::GetJob(std::string_view id) {
+  std::string key = keys_.JobFromId(id);
+  if (key.empty()) return Status::NotFound("job " + std::string(id) + ": not a job id");
+  auto reply = connection_.Run(redis::Command("HGETALL").Arg(key));
+  if (!reply) return reply.status().WithContext("queue.GetJob");
+  return JobFromHgetall(id, *reply);
+}
+
+Result<DeadPage> Broker::ListDead(std::string_view queue, int64_t offset, int64_t limit) {
+  offset = std::max<int64_t>(offset, 0);
+  limit = std::clamp<int64_t>(limit, 1, 1000);
+  redis::Pipeline p;
+  p.Add(redis::Command("ZCARD").Arg(keys_.Dead(queue)));
+  p.Add(redis::Command("ZREVRANGE").Arg(keys_.Dead(queue)).Arg(offset).Arg(offset + limit - 1));
+  auto replies = connection_.Run(p);
+  if (!replies) return replies.status().WithContext("queue.ListDead");
+  if ((*replies)[0].is_error() || !(*replies)[1].is_array()) {
+    return BadShape("queue.ListDead", (*replies)[1]);
+  }
+  DeadPage page;
+  page.total = (*replies)[0].integer;
+  const auto& ids = (*replies)[1].elements;
+  if (ids.empty()) return page;
+  redis::Pipeline jobs;
+  for (const auto& id : ids) jobs.Add(redis::Command("HGETALL").Arg(keys_.Job(queue, id.str)));
+  auto hashes = connection_.Run(jobs);
+  if (!hashes) return hashes.status().WithContext("queue.ListDead");
+  for (size_t i = 0; i < ids.size(); ++i) {
+    auto job = JobFromHgetall(ids[i].str, (*hashes)[i]);
+    if (job) {
+      page.jobs.push_back(std::move(*job));
+    } else if (!job.status().IsNotFound()) {
+      return job.status();
+    }
+  }
+  return page;
+}
+
+Result<int64_t> Broker::RetryDead(std::string_view queue, const std::vector<std::string>& ids,
+                                  int64_t limit) {
+  std::vector<std::string> keys = {keys_.Dead(queue),
+                                   keys_.Pending(queue, Priority::kHigh),
+                                   keys_.Pending(queue, Priority::kNormal),
+                                   keys_.Pending(queue, Priority::kLow),
+                                   keys_.Marker(queue),
+                                   keys_.JobPrefix(queue)};
+  std::vector<std::string> args = {ToString(clock_.NowMs()),
+                                   ToString(std::max<int64_t>(limit, 1))};
+  args.insert(args.end(), ids.begin(), ids.end());
+  auto reply = connection_.Eval(ScriptNamed("retry_dead"), keys, args);
+  if (!reply) return reply.status().WithContext("queue.RetryDead");
+  if (!reply->is_integer()) return BadShape("queue.RetryDead", *reply);
+  return reply->integer;
+}
+
+Result<int64_t> Broker::PurgeDead(std::string_view queue, const std::vector<std::string>& ids,
+                                  int64_t limit) {
+  std::vector<std::string> keys = {keys_.Dead(queue), keys_.JobPrefix(queue)};
+  std::vector<std::string> args = {ToString(std::max<int64_t>(limit, 1))};
+  args.insert(args.end(), ids.begin(), ids.end());
+  auto reply = connection_.Eval(ScriptNamed("purge_dead"), keys, args);
+  if (!reply) return reply.status().WithContext("queue.PurgeDead");
+  if (!reply->is_integer()) return BadShape("queue.PurgeDead", *reply);
+  return reply->integer;
+}
+
+Result<bool> Broker::BlockOn(redis::Connection& blocking, std::vector<std::string> keys,
+                             std::chrono::milliseconds timeout) {
+  redis::Command cmd("BLPOP");
+  for (const auto& k : keys) cmd.Arg(k);
+  // BLPOP takes seconds as a decimal; never 0 (that would block forever).
+  double seconds = std::max<double>(static_cast<double>(timeout.count()) / 1000.0, 0.001);
+  cmd.Arg(seconds);
+  auto reply = blocking.Blocking(cmd, timeout);
+  if (!reply) return reply.status().WithContext("queue.Wait");
+  if (reply->is_error()) return Status::Internal("queue.Wait: " + reply->str);
+  return !reply->is_nil();
+}
+
+Result<bool> Broker::WaitForWork(redis::Connection& blocking,
+                                 const std::vector<std::string>& queues,
+                                 std::chrono::milliseconds timeout) {
+  std::vector<std::string> keys;
+  for (const auto& q : queues) keys.push_back(keys_.Marker(q));
+  return BlockOn(blocking, std::move(keys), timeout);
+}
+
+Result<bool> Broker::WaitForTimer(redis::Connection& blocking,
+                                  const std::vector<std::string>& queues,
+                                  std::chrono::milliseconds timeout) {
+  std::vector<std::string> keys;
+  for (const auto& q : queues) keys.push_back(keys_.Timer(q));
+  return BlockOn(blocking, std::move(keys), timeout);
+}
+
+}  // namespace bananas::queue

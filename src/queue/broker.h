@@ -1,0 +1,228 @@
+// Broker: every queue operation, each one atomic Lua script (or a read-only pipeline).
+//
+// Entry points, in a job's life:
+//   Enqueue / EnqueueBatch   -> enqueue.lua      pending or scheduled; all or nothing
+//   Dequeue                  -> dequeue.lua      lease with a fencing token
+//   ExtendLeases             -> extend_lease.lua heartbeat; tells about cancellation
+//   Ack                      -> ack.lua          completed, result stored, lease released
+//   Fail                     -> fail.lua         retrying (backoff) or dead (DLQ)
+//   PromoteDue               -> promote_due.lua  scheduled/retrying -> pending when due
+//   RecoverExpired           -> recover_expired.lua  expired lease -> pending or dead
+//   Cancel, RetryDead, PurgeDead, Pause/Resume, Counts, GetJob, ListDead, Queues
+//   WaitForWork              BLPOP on the queues' markers: how idle workers sleep
+//
+// Adding an operation: a new lua/<op>.lua with the standard header, its name in
+// CMakeLists.txt, one wrapper here, keys from Keys only, tests in
+// tests/integration/queue/<op>_script_test.cc, and a row in docs/ARCHITECTURE.md if a key
+// is new.
+//
+// Every "now" comes from the injected Clock, so tests pin time and the scripts never read
+// the server clock. Every batch is bounded by the caller's count.
+//
+// Thread safety: none; a Broker wraps one redis::Connection owned by the caller. Use one per
+// thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <random>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
+
+#include "bananas/job.h"
+#include "bananas/status.h"
+#include "base/clock.h"
+#include "queue/keys.h"
+#include "queue/retry_policy.h"
+#include "redis/connection.h"
+
+namespace bananas::queue {
+
+struct BrokerOptions {
+  std::string prefix = "bananas";  // BANANAS_PREFIX
+  // How long a lease lasts without a heartbeat (LEASE_TIMEOUT). Workers renew at a third.
+  int64_t lease_ms = 30'000;
+  // A job whose lease expires more often than this goes to the DLQ as a poison pill.
+  int max_recoveries = 5;
+  // Kept on completed jobs (RESULT_TTL_SUCCESS) and cancelled ones (RESULT_TTL_FAILURE).
+  // Dead jobs stay until purged from the DLQ.
+  int64_t result_ttl_success_ms = 24 * 3'600'000LL;
+  int64_t result_ttl_failure_ms = 7 * 24 * 3'600'000LL;
+  // Unique keys given without a ttl are held this long.
+  int64_t default_unique_ttl_ms = 24 * 3'600'000LL;
+  // Entries of error history kept per job.
+  int error_history = 10;
+  // With a job-type filter, how many of the oldest jobs per priority a dequeue looks at.
+  int type_filter_scan = 200;
+  RetryPolicy retry;
+};
+
+struct EnqueueResult {
+  std::string id;
+  bool duplicate = false;  // id is an earlier job's (same unique key, or the same id resent)
+};
+
+struct DequeueRequest {
+  std::string queue;
+  int max_jobs = 1;
+  std::vector<std::string> job_types;  // empty: every type
+  // Priorities served; empty means all three. Order among them is always strict.
+  std::vector<Priority> priorities;
+};
+
+// A job under lease. `token` fences every later write about this run.
+struct LeasedJob {
+  std::string id;
+  std::string queue;
+  int64_t token = 0;
+  int attempts = 0;
+  int max_retries = 0;
+  int recoveries = 0;
+  int64_t timeout_ms = 0;
+  std::string name;
+  std::string payload;
+  Priority priority = Priority::kNormal;
+  int64_t created_unix_ms = 0;
+  int64_t run_at_unix_ms = 0;  // when it became due: pickup latency = started - run_at
+  int64_t leased_unix_ms = 0;
+};
+
+struct LeaseRef {
+  std::string id;
+  int64_t token = 0;
+};
+
+enum class LeaseState { kLost = 0, kKept = 1, kCancelRequested = 2 };
+
+struct Completion {
+  std::string id;
+  int64_t token = 0;
+  std::string result;
+};
+
+struct Failure {
+  std::string id;
+  int64_t token = 0;
+  int attempt = 1;       // the run that failed, for the backoff
+  std::string error;
+  bool retryable = true;
+};
+
+struct FailOutcome {
+  enum class Kind { kRetrying, kDead, kLeaseLost };
+  Kind kind = Kind::kLeaseLost;
+  int64_t retry_at_unix_ms = 0;
+};
+
+enum class CancelOutcome { kCancelled, kRequested, kTerminal, kNotFound };
+
+struct PromoteResult {
+  int moved = 0;
+  int64_t next_due_unix_ms = -1;  // -1: nothing scheduled
+};
+
+struct RecoverResult {
+  int recovered = 0;
+  int dead = 0;
+};
+
+struct QueueCounts {
+  std::string queue;
+  bool paused = false;
+  int64_t pending[kPriorityCount] = {0, 0, 0};  // by Priority
+  int64_t scheduled = 0;
+  int64_t active = 0;
+  int64_t retrying = 0;
+  int64_t dead = 0;
+};
+
+struct DeadPage {
+  std::vector<Job> jobs;
+  int64_t total = 0;
+};
+
+class Broker {
+ public:
+  // `connection` and `clock` must outlive the Broker.
+  Broker(redis::Connection& connection, BrokerOptions options,
+         const Clock& clock = Clock::System());
+  Broker(const Broker&) = delete;
+  Broker& operator=(const Broker&) = delete;
+
+  const BrokerOptions& options() const { return options_; }
+  const Keys& keys() const { return keys_; }
+
+  // Validates, then stores the job. Once OK is returned the job is in Redis. A unique key
+  // held by a live job returns that job's id with duplicate = true and writes nothing.
+  [[nodiscard]] Result<EnqueueResult> Enqueue(const JobSpec& spec);
+  // Validates every spec first: one invalid spec fails the call (InvalidArgument naming the
+  // index and field) and nothing is written. Jobs are grouped by queue, one atomic script
+  // call per queue (and per `chunk` jobs); results are in the order of `specs`.
+  [[nodiscard]] Result<std::vector<EnqueueResult>> EnqueueBatch(const std::vector<JobSpec>& specs,
+                                                              size_t chunk = 10'000);
+  // Low level, for tests: the ids are given, not generated.
+  [[nodiscard]] Result<std::vector<EnqueueResult>> EnqueueWithIds(
+      std::string_view queue, const std::vector<JobSpec>& specs,
+      const std::vector<std::string>& ids);
+
+  // Leases up to request.max_jobs jobs of one queue; empty when paused or nothing matches.
+  [[nodiscard]] Result<std::vector<LeasedJob>> Dequeue(const DequeueRequest& request);
+
+  // Renews leases of one queue. One LeaseState per ref, in order.
+  [[nodiscard]] Result<std::vector<LeaseState>> ExtendLeases(std::string_view queue,
+                                                           const std::vector<LeaseRef>& leases);
+  // Completes jobs of one queue; per job true = completed, false = lease lost.
+  [[nodiscard]] Result<std::vector<bool>> Ack(std::string_view queue,
+                                              const std::vector<Completion>& completions);
+  // Records a failed run; the retry time comes from options().retry.
+  [[nodiscard]] Result<FailOutcome> Fail(std::string_view queue, const Failure& failure);
+
+  [[nodiscard]] Result<CancelOutcome> Cancel(std::string_view id);
+  [[nodiscard]] Result<PromoteResult> PromoteDue(std::string_view queue, int limit = 1000);
+  [[nodiscard]] Result<RecoverResult> RecoverExpired(std::string_view queue, int limit = 1000);
+
+  [[nodiscard]] Status Pause(std::string_view queue);
+  [[nodiscard]] Status Resume(std::string_view queue);
+  [[nodiscard]] Result<QueueCounts> Counts(std::string_view queue);
+  // Every queue ever enqueued to, sorted.
+  [[nodiscard]] Result<std::vector<std::string>> Queues();
+  // NotFound for an unknown or malformed id.
+  [[nodiscard]] Result<Job> GetJob(std::string_view id);
+  // Newest first.
+  [[nodiscard]] Result<DeadPage> ListDead(std::string_view queue, int64_t offset, int64_t limit);
+  // With ids empty: the oldest `limit` dead jobs. Returns how many moved / were deleted.
+  [[nodiscard]] Result<int64_t> RetryDead(std::string_view queue,
+                                          const std::vector<std::string>& ids,
+                                          int64_t limit = 1000);
+  [[nodiscard]] Result<int64_t> PurgeDead(std::string_view queue,
+                                          const std::vector<std::string>& ids,
+                                          int64_t limit = 1000);
+
+  // Blocks on the markers of `queues` until a token arrives or `timeout` passes, on
+  // `blocking` (a dedicated connection: BLPOP occupies it). True if woken by a token.
+  // Note: queues in different cluster slots need one call per slot; with one Redis, one call.
+  [[nodiscard]] Result<bool> WaitForWork(redis::Connection& blocking,
+                                         const std::vector<std::string>& queues,
+                                         std::chrono::milliseconds timeout);
+  // Same, on the schedulers' timer lists.
+  [[nodiscard]] Result<bool> WaitForTimer(redis::Connection& blocking,
+                                          const std::vector<std::string>& queues,
+                                          std::chrono::milliseconds timeout);
+
+ private:
+  [[nodiscard]] Status RegisterQueue(std::string_view queue);
+  Result<bool> BlockOn(redis::Connection& blocking, std::vector<std::string> keys,
+                       std::chrono::milliseconds timeout);
+  double Random01();
+
+  redis::Connection& connection_;
+  BrokerOptions options_;
+  const Clock& clock_;
+  Keys keys_;
+  std::unordered_set<std::string> registered_queues_;
+  std::mt19937_64 rng_;
+};
+
+}  // namespace bananas::queue

@@ -1,0 +1,12 @@
+# Writes OUT: a C++ file defining bananas::queue::LuaSource(name) over DIR/<name>.lua.
+set(body "// Generated from src/queue/lua/*.lua by embed_lua.cmake. Do not edit.\n")
+string(APPEND body "#include \"queue/lua_sources.h\"\n\nnamespace bananas::queue {\n\n")
+string(APPEND body "std::string_view LuaSource(std::string_view name) {\n")
+string(REPLACE "," ";" NAMES "${NAMES}")
+foreach(name IN LISTS NAMES)
+  file(READ ${DIR}/${name}.lua source)
+  string(APPEND body "  if (name == \"${name}\") return R\"BANANASLUA(${source})BANANASLUA\";\n")
+endforeach()
+string(APPEND body "  return {};\n}\n\n}  // namespace bananas::queue\n")
+file(WRITE ${OUT}.tmp "${body}")
+file(COPY_FILE ${OUT}.tmp ${OUT} ONLY_IF_DIFFERENT)

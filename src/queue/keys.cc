@@ -1,0 +1,36 @@
+#include "queue/keys.h"
+
+#include "base/job_id.h"
+
+namespace bananas::queue {
+
+std::string Keys::Tagged(std::string_view queue, std::string_view suffix) const {
+  std::string key;
+  key.reserve(prefix_.size() + queue.size() + suffix.size() + 4);
+  key += prefix_;
+  key += ":{";
+  key += queue;
+  key += "}:";
+  key += suffix;
+  return key;
+}
+
+std::string Keys::Pending(std::string_view queue, Priority priority) const {
+  std::string suffix = "pending:";
+  suffix += PriorityName(priority);
+  return Tagged(queue, suffix);
+}
+
+std::string Keys::Job(std::string_view queue, std::string_view id) const {
+  std::string key = JobPrefix(queue);
+  key += id;
+  return key;
+}
+
+std::string Keys::JobFromId(std::string_view id) const {
+  std::string_view queue = QueueOfJobId(id);
+  if (queue.empty()) return {};
+  return Job(queue, id);
+}
+
+}  // namespace bananas::queue

@@ -1,0 +1,55 @@
+// Keys: the only place that builds Redis key strings. The table in docs/ARCHITECTURE.md lists
+// each key; if you add or rename one here, change that table too.
+//
+// Every key of a queue carries the queue's hash tag, {<queue>}, so that one queue lives in
+// one cluster slot and each script's keys share it (SPEC §3, §10). The registry of queue
+// names is the only untagged key; it is written by a single-key command, never by a script.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "bananas/job.h"
+
+namespace bananas::queue {
+
+class Keys {
+ public:
+  explicit Keys(std::string prefix = "bananas") : prefix_(std::move(prefix)) {}
+
+  const std::string& prefix() const { return prefix_; }
+
+  // <p>:queues                       SET of queue names ever used (untagged)
+  std::string QueueRegistry() const { return prefix_ + ":queues"; }
+  // <p>:{q}:pending:<priority>        LIST of job ids, newest at the head, oldest at the tail
+  std::string Pending(std::string_view queue, Priority priority) const;
+  // <p>:{q}:scheduled                 ZSET id -> run_at (unix ms)
+  std::string Scheduled(std::string_view queue) const { return Tagged(queue, "scheduled"); }
+  // <p>:{q}:retry                     ZSET id -> retry_at (unix ms)
+  std::string Retry(std::string_view queue) const { return Tagged(queue, "retry"); }
+  // <p>:{q}:leases                    ZSET id -> lease deadline (unix ms); = the active set
+  std::string Leases(std::string_view queue) const { return Tagged(queue, "leases"); }
+  // <p>:{q}:dead                      ZSET id -> time of death (unix ms); the DLQ
+  std::string Dead(std::string_view queue) const { return Tagged(queue, "dead"); }
+  // <p>:{q}:paused                    STRING, exists while the queue is paused
+  std::string Paused(std::string_view queue) const { return Tagged(queue, "paused"); }
+  // <p>:{q}:marker                    LIST of wake-up tokens idle workers block on
+  std::string Marker(std::string_view queue) const { return Tagged(queue, "marker"); }
+  // <p>:{q}:timer                     LIST of wake-up tokens for schedulers (earlier due time)
+  std::string Timer(std::string_view queue) const { return Tagged(queue, "timer"); }
+  // <p>:{q}:job:<id>                  HASH, the job (fields: docs/ARCHITECTURE.md)
+  std::string Job(std::string_view queue, std::string_view id) const;
+  // Prefix of the above, handed to scripts as a KEYS entry so derived keys stay declared
+  std::string JobPrefix(std::string_view queue) const { return Tagged(queue, "job:"); }
+  // <p>:{q}:unique:<key>              STRING job id, PX unique_ttl
+  std::string UniquePrefix(std::string_view queue) const { return Tagged(queue, "unique:"); }
+
+  // The job key for a job id alone (its queue is encoded in the id); empty for a bad id.
+  std::string JobFromId(std::string_view id) const;
+
+ private:
+  std::string Tagged(std::string_view queue, std::string_view suffix) const;
+  std::string prefix_;
+};
+
+}  // namespace bananas::queue

@@ -1,0 +1,30 @@
+#!lua
+-- ack.lua: complete jobs: release each lease and store the result, checking each token.
+-- KEYS[1]   <p>:{q}:leases        zset id -> lease deadline (unix ms)
+-- KEYS[2..] <p>:{q}:job:<id>      the job hashes, in the order of the ARGV triples
+-- ARGV[1] now (unix ms)   ARGV[2] result ttl (ms; 0 keeps the job hash forever)
+-- ARGV[3 + 3*(i-1) ...] job i: id, fencing token, result bytes
+-- Returns: one integer per job: 1 completed, 0 lease lost (stale token or not active).
+-- Guarantee: only the holder of the current lease completes a job; a worker whose lease was
+--          recovered (and maybe re-granted) changes nothing. The result is written in the
+--          same atomic step as the state, so a reader never sees "completed" without it.
+-- Complexity: per job one HMGET, one ZREM, one HSET and one PEXPIRE.
+local leases = KEYS[1]
+local now = tonumber(ARGV[1])
+local ttl = tonumber(ARGV[2])
+local out = {}
+for i = 1, #KEYS - 1 do
+  local job = KEYS[1 + i]
+  local b = 3 + 3 * (i - 1)
+  local f = redis.call('HMGET', job, 'state', 'token')
+  if f[1] == 'active' and f[2] == ARGV[b + 1] then
+    redis.call('ZREM', leases, ARGV[b])
+    redis.call('HSET', job, 'state', 'completed', 'result', ARGV[b + 2], 'finished', now,
+               'updated', now)
+    if ttl > 0 then redis.call('PEXPIRE', job, ttl) end
+    out[i] = 1
+  else
+    out[i] = 0
+  end
+end
+return out

@@ -1,0 +1,27 @@
+#!lua
+-- extend_lease.lua: renew the leases a worker holds (its heartbeat), checking each token.
+-- KEYS[1]   <p>:{q}:leases        zset id -> lease deadline (unix ms)
+-- KEYS[2..] <p>:{q}:job:<id>      the job hashes, in the order of the ARGV pairs
+-- ARGV[1] now (unix ms)   ARGV[2] lease length (ms)
+-- ARGV[3 + 2*i], ARGV[4 + 2*i]: job i's id and fencing token
+-- Returns: one integer per job: 1 renewed, 2 renewed and cancellation requested,
+--          0 lost (the job is no longer active under this token: recovered, or finished).
+-- Guarantee: a lease is renewed only for the holder of the current token while the job is
+--          active; a lost lease is never revived for a stale holder.
+-- Complexity: per job one HMGET and one ZADD.
+local leases = KEYS[1]
+local now = tonumber(ARGV[1])
+local deadline = now + tonumber(ARGV[2])
+local out = {}
+for i = 1, #KEYS - 1 do
+  local id = ARGV[1 + 2 * i]
+  local token = ARGV[2 + 2 * i]
+  local f = redis.call('HMGET', KEYS[1 + i], 'state', 'token', 'cancel')
+  if f[1] == 'active' and f[2] == token then
+    redis.call('ZADD', leases, 'XX', deadline, id)
+    if f[3] == '1' then out[i] = 2 else out[i] = 1 end
+  else
+    out[i] = 0
+  end
+end
+return out
