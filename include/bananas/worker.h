@@ -67,7 +67,10 @@ struct WorkerOptions {
   // WORKER_PRIORITIES: the priorities this worker takes; all three by default. Order among
   // them stays strict (high before normal before low).
   std::vector<Priority> priorities = {Priority::kHigh, Priority::kNormal, Priority::kLow};
-  std::vector<std::string> job_types;    // WORKER_JOB_TYPES: empty means every registered type
+  // WORKER_JOB_TYPES: only these types are ever leased. Empty means every type; a job whose
+  // type has no handler here then fails with "no handler" (retried with backoff, so a worker
+  // that has it can take it). Mixed fleets should set this.
+  std::vector<std::string> job_types;
   std::chrono::milliseconds job_timeout{std::chrono::minutes(30)};   // JOB_TIMEOUT
   std::chrono::milliseconds lease_timeout{std::chrono::seconds(30)};  // LEASE_TIMEOUT
   std::chrono::milliseconds shutdown_grace{std::chrono::seconds(30)};  // SHUTDOWN_GRACE

@@ -17,7 +17,8 @@ const redis::Script& ScriptNamed(std::string_view name) {
   static const auto* scripts = [] {
     auto* m = new std::map<std::string, redis::Script, std::less<>>();
     for (const char* n : {"ack", "cancel", "dequeue", "enqueue", "extend_lease", "fail",
-                          "promote_due", "purge_dead", "recover_expired", "retry_dead"}) {
+                          "promote_due", "purge_dead", "recover_expired", "release", "retry_dead",
+                          "watch"}) {
       m->emplace(n, redis::Script(n, std::string(LuaSource(n))));
     }
     return m;
@@ -240,8 +241,9 @@ Result<FailOutcome> Broker::Fail(std::string_view queue, const Failure& failure)
                                    ToString(failure.token),
                                    failure.error,
                                    ToString(retry_at),
-                                   failure.retryable ? "1" : "0",
-                                   ToString(options_.error_history)};
+                                   failure.cancelled ? "c" : (failure.retryable ? "1" : "0"),
+                                   ToString(options_.error_history),
+                                   ToString(options_.result_ttl_failure_ms)};
   auto reply = connection_.Eval(ScriptNamed("fail"), keys, args);
   if (!reply) return reply.status().WithContext("queue.Fail");
   if (!reply->is_array() || reply->elements.empty()) return BadShape("queue.Fail", *reply);
@@ -252,12 +254,53 @@ Result<FailOutcome> Broker::Fail(std::string_view queue, const Failure& failure)
     out.retry_at_unix_ms = IntOf(reply->elements[1]);
   } else if (kind == "dead") {
     out.kind = FailOutcome::Kind::kDead;
+  } else if (kind == "cancelled") {
+    out.kind = FailOutcome::Kind::kCancelled;
   } else if (kind == "lost") {
     out.kind = FailOutcome::Kind::kLeaseLost;
   } else {
     return BadShape("queue.Fail", *reply);
   }
   return out;
+}
+
+Result<std::vector<bool>> Broker::Release(std::string_view queue,
+                                          const std::vector<LeaseRef>& leases) {
+  if (leases.empty()) return std::vector<bool>{};
+  std::vector<std::string> keys = {keys_.Leases(queue), keys_.Pending(queue, Priority::kHigh),
+                                   keys_.Pending(queue, Priority::kNormal),
+                                   keys_.Pending(queue, Priority::kLow), keys_.Marker(queue)};
+  std::vector<std::string> args = {ToString(clock_.NowMs())};
+  for (const auto& l : leases) {
+    keys.push_back(keys_.Job(queue, l.id));
+    args.push_back(l.id);
+    args.push_back(ToString(l.token));
+  }
+  auto reply = connection_.Eval(ScriptNamed("release"), keys, args);
+  if (!reply) return reply.status().WithContext("queue.Release");
+  if (!reply->is_array() || reply->elements.size() != leases.size()) {
+    return BadShape("queue.Release", *reply);
+  }
+  std::vector<bool> out;
+  for (const auto& e : reply->elements) out.push_back(IntOf(e) == 1);
+  return out;
+}
+
+std::string Broker::JobDoneChannel(std::string_view id) const {
+  std::string key = keys_.JobFromId(id);
+  if (key.empty()) return key;
+  return key + ":done";
+}
+
+Result<JobState> Broker::Watch(std::string_view id) {
+  std::string key = keys_.JobFromId(id);
+  if (key.empty()) return Status::NotFound("job " + std::string(id) + ": not a job id");
+  auto reply = connection_.Eval(ScriptNamed("watch"), {key}, {});
+  if (!reply) return reply.status().WithContext("queue.Watch");
+  if (reply->is_nil()) return Status::NotFound("job " + std::string(id));
+  auto state = ParseJobState(reply->str);
+  if (!state) return BadShape("queue.Watch", *reply);
+  return *state;
 }
 
 Result<CancelOutcome> Broker::Cancel(std::string_view id) {
@@ -471,9 +514,10 @@ Result<bool> Broker::BlockOn(redis::Connection& blocking, std::vector<std::strin
 
 Result<bool> Broker::WaitForWork(redis::Connection& blocking,
                                  const std::vector<std::string>& queues,
-                                 std::chrono::milliseconds timeout) {
+                                 std::chrono::milliseconds timeout, const std::string& wake_key) {
   std::vector<std::string> keys;
   for (const auto& q : queues) keys.push_back(keys_.Marker(q));
+  if (!wake_key.empty()) keys.push_back(wake_key);
   return BlockOn(blocking, std::move(keys), timeout);
 }
 

@@ -8,6 +8,8 @@
 //   Fail                     -> fail.lua         retrying (backoff) or dead (DLQ)
 //   PromoteDue               -> promote_due.lua  scheduled/retrying -> pending when due
 //   RecoverExpired           -> recover_expired.lua  expired lease -> pending or dead
+//   Release                  -> release.lua      shutdown: hand back without counting the run
+//   Watch                    -> watch.lua        wait for a job's end without polling
 //   Cancel, RetryDead, PurgeDead, Pause/Resume, Counts, GetJob, ListDead, Queues
 //   WaitForWork              BLPOP on the queues' markers: how idle workers sleep
 //
@@ -108,10 +110,12 @@ struct Failure {
   int attempt = 1;       // the run that failed, for the backoff
   std::string error;
   bool retryable = true;
+  // The handler stopped because cancellation was requested: the job ends cancelled.
+  bool cancelled = false;
 };
 
 struct FailOutcome {
-  enum class Kind { kRetrying, kDead, kLeaseLost };
+  enum class Kind { kRetrying, kDead, kCancelled, kLeaseLost };
   Kind kind = Kind::kLeaseLost;
   int64_t retry_at_unix_ms = 0;
 };
@@ -179,6 +183,17 @@ class Broker {
   // Records a failed run; the retry time comes from options().retry.
   [[nodiscard]] Result<FailOutcome> Fail(std::string_view queue, const Failure& failure);
 
+  // Hands leased jobs of one queue back to pending (graceful shutdown) without counting the
+  // run; per job true = handed back, false = the lease was already lost.
+  [[nodiscard]] Result<std::vector<bool>> Release(std::string_view queue,
+                                                  const std::vector<LeaseRef>& leases);
+  // Marks a job as waited on (so its end is published on JobDoneChannel) and returns its
+  // state. Subscribe to the channel first. NotFound for an unknown job.
+  [[nodiscard]] Result<JobState> Watch(std::string_view id);
+  // The shard channel (SSUBSCRIBE) on which a watched job's end is published; empty for a
+  // malformed id.
+  std::string JobDoneChannel(std::string_view id) const;
+
   [[nodiscard]] Result<CancelOutcome> Cancel(std::string_view id);
   [[nodiscard]] Result<PromoteResult> PromoteDue(std::string_view queue, int limit = 1000);
   [[nodiscard]] Result<RecoverResult> RecoverExpired(std::string_view queue, int limit = 1000);
@@ -203,9 +218,12 @@ class Broker {
   // Blocks on the markers of `queues` until a token arrives or `timeout` passes, on
   // `blocking` (a dedicated connection: BLPOP occupies it). True if woken by a token.
   // Note: queues in different cluster slots need one call per slot; with one Redis, one call.
+  // `wake_key`, when given, is one more list to block on: the owner pushes to it to end the
+  // wait at once (a worker's Stop()).
   [[nodiscard]] Result<bool> WaitForWork(redis::Connection& blocking,
                                          const std::vector<std::string>& queues,
-                                         std::chrono::milliseconds timeout);
+                                         std::chrono::milliseconds timeout,
+                                         const std::string& wake_key = {});
   // Same, on the schedulers' timer lists.
   [[nodiscard]] Result<bool> WaitForTimer(redis::Connection& blocking,
                                           const std::vector<std::string>& queues,

@@ -177,6 +177,39 @@ class Connection::Impl {
     return replies;
   }
 
+  // Waits for one reply that no request asked for (a pub/sub message). A timeout leaves the
+  // connection open and returns DeadlineExceeded.
+  Result<Reply> ReadPush(std::chrono::milliseconds timeout) {
+    if (fd_ < 0) return Status::Unavailable("not connected (subscribe first)");
+    auto deadline = SteadyClock::now() + timeout;
+    one_reply_.clear();
+    while (true) {
+      // A message may already sit parsed-ready in the reader's buffer.
+      void* raw = nullptr;
+      if (redisReaderGetReply(reader_, &raw) != REDIS_OK) {
+        return Fail(Status::Unavailable(std::string("protocol error: ") + reader_->errstr));
+      }
+      if (raw != nullptr) {
+        ReplyObject owned(raw);
+        last_io_ = SteadyClock::now();
+        return ToReply(*static_cast<const redisReply*>(raw));
+      }
+      pollfd entry{fd_, POLLIN, 0};
+      int wait_ms = MillisUntil(deadline);
+      if (wait_ms == 0) return Status::DeadlineExceeded("no message");
+      int ready = ::poll(&entry, 1, wait_ms);
+      if (ready < 0 && errno == EINTR) continue;
+      if (ready < 0) return Fail(Status::Unavailable("poll: " + ErrnoText(errno)));
+      if (ready == 0) return Status::DeadlineExceeded("no message");
+      Status status = ReadReplies(1, one_reply_);
+      if (!status.ok()) return Fail(status);
+      if (!one_reply_.empty()) {
+        last_io_ = SteadyClock::now();
+        return std::move(one_reply_.front());
+      }
+    }
+  }
+
   // "redis GET on 127.0.0.1:6379/0", to prefix a failure's detail.
   std::string Context(std::string_view what, std::string_view object = {}) const {
     std::string context = "redis ";
@@ -545,6 +578,13 @@ Result<std::vector<Reply>> Connection::EvalMany(const std::vector<EvalCall>& cal
     }
   }
   return replies;
+}
+
+Result<Reply> Connection::ReadPush(std::chrono::milliseconds timeout) {
+  Result<Reply> reply = impl_->ReadPush(timeout);
+  if (!reply && !reply.status().IsUnavailable()) return reply;
+  if (!reply) return reply.status().WithContext(impl_->Context("read of a pushed message"));
+  return reply;
 }
 
 Status Connection::EnsureConnected() {

@@ -69,6 +69,11 @@ class Connection {
   };
   [[nodiscard]] Result<std::vector<Reply>> EvalMany(const std::vector<EvalCall>& calls);
 
+  // Reads the next reply the server sends unasked: a pub/sub message after (S)SUBSCRIBE.
+  // DeadlineExceeded when none came within `timeout` (the connection stays usable);
+  // Unavailable when the connection failed.
+  [[nodiscard]] Result<Reply> ReadPush(std::chrono::milliseconds timeout);
+
   // Connects now if broken (respecting the backoff). OK when connected.
   [[nodiscard]] Status EnsureConnected();
   bool connected() const;

@@ -4,6 +4,7 @@
 -- KEYS[4] <p>:{q}:scheduled      KEYS[5] <p>:{q}:retry
 -- KEYS[6] <p>:{q}:job:<id>       the job hash
 -- ARGV[1] now (unix ms)   ARGV[2] id   ARGV[3] ttl of the cancelled job (ms; 0 = keep)
+-- Derived: KEYS[6]..':done', the shard channel published to when a client waits.
 -- Returns: 'cancelled' (it will not run), 'requested' (active: its handler sees the flag at
 --          the next heartbeat), 'terminal' (completed, failed or cancelled already),
 --          'notfound'.
@@ -16,7 +17,7 @@ local now = tonumber(ARGV[1])
 local id = ARGV[2]
 local ttl = tonumber(ARGV[3])
 
-local f = redis.call('HMGET', job, 'state', 'priority')
+local f = redis.call('HMGET', job, 'state', 'priority', 'notify')
 local state = f[1]
 if not state then return 'notfound' end
 if state == 'active' then
@@ -34,4 +35,5 @@ else
 end
 redis.call('HSET', job, 'state', 'cancelled', 'finished', now, 'updated', now)
 if ttl > 0 then redis.call('PEXPIRE', job, ttl) end
+if f[3] == '1' then redis.call('SPUBLISH', job .. ':done', 'cancelled') end
 return 'cancelled'

@@ -7,9 +7,12 @@
 -- KEYS[5] <p>:{q}:job:<id> the job hash
 -- ARGV[1] now (unix ms)   ARGV[2] id   ARGV[3] fencing token   ARGV[4] error message
 -- ARGV[5] retry_at (unix ms), computed by the caller: exponential backoff with jitter, capped
--- ARGV[6] '1' if the error may be retried, '0' to go to the DLQ at once
+-- ARGV[6] '1' if the error may be retried, '0' to go to the DLQ at once, 'c' if the handler
+--         stopped because cancellation was requested (the job ends cancelled, not dead)
 -- ARGV[7] how many entries of error history to keep
--- Returns: {'retry', retry_at} | {'dead'} | {'lost'} (stale token or not active)
+-- ARGV[8] ttl of a cancelled job (ms; 0 = keep)
+-- Derived: KEYS[5]..':done', the shard channel published to on death when a client waits.
+-- Returns: {'retry', retry_at} | {'dead'} | {'cancelled'} | {'lost'} (stale token or not active)
 -- Guarantee: only the current lease holder moves the job; it leaves leases and enters retry
 --          or dead in one atomic step, with the error appended to its history. A job runs at
 --          most max_retries + 1 times: attempts (runs started) <= max_retries means retry.
@@ -21,9 +24,12 @@ local token = ARGV[3]
 local message = ARGV[4]
 local retry_at = tonumber(ARGV[5])
 local retryable = ARGV[6] == '1'
+local cancelled = ARGV[6] == 'c'
 local history_cap = tonumber(ARGV[7])
+local cancelled_ttl = tonumber(ARGV[8]) or 0
 
-local f = redis.call('HMGET', job, 'state', 'token', 'attempts', 'max_retries', 'errors')
+local f = redis.call('HMGET', job, 'state', 'token', 'attempts', 'max_retries', 'errors',
+                     'notify')
 if f[1] ~= 'active' or f[2] ~= token then return {'lost'} end
 redis.call('ZREM', leases, id)
 
@@ -35,6 +41,13 @@ history[#history + 1] = {attempt = attempts, at = now, error = message}
 while #history > history_cap do table.remove(history, 1) end
 local encoded = cjson.encode(history)
 
+if cancelled then
+  redis.call('HSET', job, 'state', 'cancelled', 'error', message, 'errors', encoded,
+             'finished', now, 'updated', now)
+  if cancelled_ttl > 0 then redis.call('PEXPIRE', job, cancelled_ttl) end
+  if f[6] == '1' then redis.call('SPUBLISH', job .. ':done', 'cancelled') end
+  return {'cancelled'}
+end
 if retryable and attempts <= max_retries then
   local head = redis.call('ZRANGE', retry, 0, 0, 'WITHSCORES')
   redis.call('HSET', job, 'state', 'retrying', 'error', message, 'errors', encoded,
@@ -48,4 +61,5 @@ end
 redis.call('HSET', job, 'state', 'failed', 'error', message, 'errors', encoded,
            'finished', now, 'updated', now)
 redis.call('ZADD', dead, now, id)
+if f[6] == '1' then redis.call('SPUBLISH', job .. ':done', 'failed') end
 return {'dead'}

@@ -29,7 +29,7 @@ for _, id in ipairs(ids) do
   redis.call('ZREM', leases, id)
   local job = job_prefix .. id
   local f = redis.call('HMGET', job, 'state', 'priority', 'attempts', 'max_retries',
-                       'recoveries', 'errors')
+                       'recoveries', 'errors', 'notify')
   if f[1] == 'active' and pending[f[2]] then
     local attempts = tonumber(f[3]) or 0
     local recoveries = (tonumber(f[5]) or 0) + 1
@@ -46,6 +46,7 @@ for _, id in ipairs(ids) do
       redis.call('HSET', job, 'state', 'failed', 'recoveries', recoveries, 'error', message,
                  'errors', encoded, 'finished', now, 'updated', now)
       redis.call('ZADD', dead, now, id)
+      if f[7] == '1' then redis.call('SPUBLISH', job .. ':done', 'failed') end
       died = died + 1
     else
       redis.call('HSET', job, 'state', 'pending', 'recoveries', recoveries, 'error', message,

@@ -12,7 +12,7 @@ class DeadLetterScripts : public QueueTest {
   std::string Kill(const std::string& name = "doomed") {
     std::string id = Submit(name, Priority::kLow, "default", 0);
     auto job = LeaseOne();
-    auto r = broker_->Fail("default", {job.id, job.token, job.attempts, "fatal", true});
+    auto r = broker_->Fail("default", {job.id, job.token, job.attempts, "fatal", true, false});
     EXPECT_TRUE(r.ok() && r->kind == queue::FailOutcome::Kind::kDead);
     clock_.Advance(1);
     return id;

@@ -10,7 +10,7 @@ namespace {
 class FailScript : public QueueTest {};
 
 queue::Failure FailureOf(const queue::LeasedJob& job, std::string error) {
-  return {job.id, job.token, job.attempts, std::move(error), true};
+  return {job.id, job.token, job.attempts, std::move(error), true, false};
 }
 
 TEST_F(FailScript, StaleTokenCannotFail) {

@@ -1,0 +1,78 @@
+// bananas: the one binary of SPEC §1. main() parses the command line, loads the Config and
+// hands over to one Run* function of run.h; it holds no logic of its own.
+//
+// Adding a subcommand: add_subcommand() here, its flags through AddConfigFlags() for its
+// Service, and a Run* function in run.h. Adding a setting: see config.h.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <string>
+
+#include "app/config.h"
+#include "app/flags.h"
+#include "app/run.h"
+#include "app/signals.h"
+
+namespace bananas::app {
+namespace {
+
+int Main(int argc, char** argv) {
+  // Before anything can start a thread: see signals.h.
+  BlockShutdownSignals();
+
+  CLI::App app("Bananas: a distributed task queue on Redis.", "bananas");
+  app.set_version_flag("--version", std::string("bananas ") + BANANAS_VERSION);
+  app.require_subcommand(1);
+
+  Overrides overrides;
+  DevOptions dev_options;
+  CLI::App* worker = app.add_subcommand("worker", "Run handlers on jobs from Redis.");
+  AddConfigFlags(*worker, Service::kWorker, overrides);
+  CLI::App* scheduler =
+      app.add_subcommand("scheduler", "Promote delayed and retrying jobs; recover expired leases.");
+  AddConfigFlags(*scheduler, Service::kScheduler, overrides);
+  CLI::App* dev = app.add_subcommand(
+      "dev",
+      "API + worker + scheduler in one process; starts its own redis-server when REDIS_URL is "
+      "unset.");
+  AddConfigFlags(*dev, Service::kDev, overrides);
+  dev->add_option("--data-dir", dev_options.data_dir,
+                  "data directory of the own redis-server (REDIS_URL unset only)")
+      ->capture_default_str()
+      ->type_name("DIR");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    // --help and --version exit 0; every usage error is kExitUsage, whatever CLI11's own code.
+    return app.exit(error) == 0 ? kExitOk : kExitUsage;
+  }
+
+  Service service = Service::kWorker;
+  std::string_view command = "worker";
+  if (scheduler->parsed()) {
+    service = Service::kScheduler;
+    command = "scheduler";
+  } else if (dev->parsed()) {
+    service = Service::kDev;
+    command = "dev";
+  }
+  Result<Config> config = LoadConfig(service, ProcessEnv(), overrides);
+  if (!config) return ReportFailure(command, config.status());
+
+  switch (service) {
+    case Service::kWorker:
+      return RunWorker(*config);
+    case Service::kScheduler:
+      return RunScheduler(*config);
+    case Service::kDev:
+      return RunDev(*config, dev_options);
+    case Service::kApi:
+      break;
+  }
+  return kExitUsage;
+}
+
+}  // namespace
+}  // namespace bananas::app
+
+int main(int argc, char** argv) { return bananas::app::Main(argc, argv); }

@@ -1,0 +1,243 @@
+#include "app/run.h"
+
+#include <signal.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <memory>
+
+#include "app/own_redis.h"
+#include "app/signals.h"
+#include "bananas/worker.h"
+#include "base/duration.h"
+#include "scheduler/scheduler.h"
+
+namespace bananas::app {
+namespace {
+
+std::string Join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const std::string& item : items) {
+    if (!out.empty()) out += ",";
+    out += item;
+  }
+  return out;
+}
+
+std::string JoinPriorities(const std::vector<Priority>& priorities) {
+  std::vector<std::string> names;
+  for (Priority priority : priorities) names.emplace_back(PriorityName(priority));
+  return Join(names);
+}
+
+// One line on stdout, flushed at once: tests and scripts read these lines as they come.
+void Say(const std::string& line) {
+  std::fprintf(stdout, "%s\n", line.c_str());
+  std::fflush(stdout);
+}
+
+WorkerOptions ToWorkerOptions(const Config& config) {
+  WorkerOptions options;
+  options.redis_url = config.redis_url;
+  options.prefix = config.prefix;
+  options.concurrency = config.worker_concurrency;
+  options.queues = config.worker_queues;
+  options.priorities = config.worker_priorities;
+  options.job_types = config.worker_job_types;
+  options.job_timeout = config.job_timeout;
+  options.lease_timeout = config.lease_timeout;
+  options.shutdown_grace = config.shutdown_grace;
+  options.result_ttl_success = config.result_ttl_success;
+  options.result_ttl_failure = config.result_ttl_failure;
+  return options;
+}
+
+scheduler::SchedulerOptions ToSchedulerOptions(const Config& config) {
+  scheduler::SchedulerOptions options;
+  options.redis_url = config.redis_url;
+  options.prefix = config.prefix;
+  options.lease_timeout = config.lease_timeout;
+  return options;
+}
+
+// Create, built-ins, plug-ins, then a check that every WORKER_JOB_TYPES entry has a handler.
+// Errors a user fixes in a variable are InvalidArgument naming it.
+Result<std::unique_ptr<Worker>> BuildWorker(const Config& config) {
+  Result<std::unique_ptr<Worker>> worker = Worker::Create(ToWorkerOptions(config));
+  if (!worker) return worker.status();
+  if (config.worker_builtins) BANANAS_RETURN_IF_ERROR((*worker)->RegisterBuiltins());
+  for (const std::string& plugin : config.worker_plugins) {
+    Status loaded = (*worker)->LoadPlugin(plugin);
+    if (!loaded.ok()) return Status::InvalidArgument("WORKER_PLUGINS: " + loaded.message());
+  }
+  std::vector<std::string> names = (*worker)->handler_names();
+  if (names.empty()) {
+    return Status::InvalidArgument(
+        "no handlers: WORKER_BUILTINS is false and WORKER_PLUGINS loaded none");
+  }
+  for (const std::string& type : config.worker_job_types) {
+    if (std::find(names.begin(), names.end(), type) == names.end()) {
+      return Status::InvalidArgument("WORKER_JOB_TYPES: no handler is registered for \"" + type +
+                                     "\" (registered: " + Join(names) + ")");
+    }
+  }
+  return worker;
+}
+
+std::string DescribeWorker(const Config& config, Worker& worker) {
+  std::vector<std::string> names = worker.handler_names();
+  std::sort(names.begin(), names.end());
+  std::string line = "worker: " + worker.id() + ", " + std::to_string(config.worker_concurrency) +
+                     " at once, queues " + Join(config.worker_queues) + ", priorities " +
+                     JoinPriorities(config.worker_priorities) + ", handlers " + Join(names);
+  if (!config.worker_job_types.empty()) line += ", job types " + Join(config.worker_job_types);
+  return line;
+}
+
+std::string DescribeScheduler(const Config& config) {
+  return "scheduler: delayed-job promotion and lease recovery, lease timeout " +
+         FormatDuration(config.lease_timeout);
+}
+
+// The admin listener (pprof, /metrics, /healthz) is a later issue; this line says where it
+// will be, so the start-up banner already has its final shape.
+std::string DescribePprof(const Config& config) {
+  return "pprof: not built yet (will listen on " + config.pprof_bind + ":" +
+         std::to_string(config.pprof_port) + ")";
+}
+
+// The HTTP API slots in here: start it before the banner, print where it listens instead of
+// this line, and stop it first on shutdown (so no submit races the worker's hand-back).
+std::string DescribeApi(const Config& config) {
+  return "API: not built yet (will listen on port " + std::to_string(config.api_port) + ")";
+}
+
+std::string DescribeStats(const WorkerStats& stats) {
+  return std::to_string(stats.succeeded) + " succeeded, " + std::to_string(stats.failed) +
+         " failed, " + std::to_string(stats.handed_back) + " handed back";
+}
+
+// `config` is null for a process that runs no jobs (the scheduler): no grace to announce.
+void SayShutdown(std::string_view command, int signal, const Config* config) {
+  std::string line = "bananas " + std::string(command) + ": " + SignalName(signal) + ", stopping";
+  if (config != nullptr) {
+    line += "; running jobs get SHUTDOWN_GRACE " + FormatDuration(config->shutdown_grace) +
+            ", then go back to their queue";
+  }
+  Say(line + " (send it again to exit at once)");
+}
+
+}  // namespace
+
+int ReportFailure(std::string_view command, const Status& status) {
+  std::fprintf(stderr, "bananas %.*s: %s\n", static_cast<int>(command.size()), command.data(),
+               status.message().c_str());
+  std::fflush(stderr);
+  return status.IsInvalidArgument() ? kExitUsage : kExitFailure;
+}
+
+int RunWorker(const Config& config) {
+  constexpr std::string_view kCommand = "worker";
+  Result<std::unique_ptr<Worker>> worker = BuildWorker(config);
+  if (!worker) return ReportFailure(kCommand, worker.status());
+  Say("redis: " + config.RedactedRedisUrl() + ", key prefix " + config.prefix);
+  Say(DescribePprof(config));
+  Status started = (*worker)->Start();
+  if (!started.ok()) return ReportFailure(kCommand, started);
+  Say(DescribeWorker(config, **worker));
+  Say("bananas worker: ready");
+
+  int signal = WaitForSignal(/*include_children=*/false);
+  SayShutdown(kCommand, signal, &config);
+  ExitOnSecondSignal(nullptr);
+  (*worker)->Stop();
+  (*worker)->Wait();
+  Say("bananas worker: stopped (" + DescribeStats((*worker)->stats()) + ")");
+  ExitNow(kExitOk);
+}
+
+int RunScheduler(const Config& config) {
+  constexpr std::string_view kCommand = "scheduler";
+  Result<std::unique_ptr<scheduler::Scheduler>> scheduler =
+      scheduler::Scheduler::Create(ToSchedulerOptions(config));
+  if (!scheduler) return ReportFailure(kCommand, scheduler.status());
+  Say("redis: " + config.RedactedRedisUrl() + ", key prefix " + config.prefix);
+  Say(DescribePprof(config));
+  Status started = (*scheduler)->Start();
+  if (!started.ok()) return ReportFailure(kCommand, started);
+  Say(DescribeScheduler(config));
+  Say("bananas scheduler: ready");
+
+  int signal = WaitForSignal(/*include_children=*/false);
+  SayShutdown(kCommand, signal, nullptr);
+  ExitOnSecondSignal(nullptr);
+  (*scheduler)->Stop();
+  (*scheduler)->Wait();
+  Say("bananas scheduler: stopped");
+  ExitNow(kExitOk);
+}
+
+int RunDev(const Config& base_config, const DevOptions& dev) {
+  constexpr std::string_view kCommand = "dev";
+  Config config = base_config;
+
+  // Own redis first: it is the only child, forked while this is still the only thread.
+  std::unique_ptr<OwnRedis> own_redis;
+  if (config.redis_url.empty()) {
+    Result<std::unique_ptr<OwnRedis>> started = OwnRedis::Start(dev.data_dir);
+    if (!started) return ReportFailure(kCommand, started.status());
+    own_redis = std::move(*started);
+    config.redis_url = own_redis->url();
+    Say("redis: " + config.redis_url + " (own redis-server, data in " + own_redis->data_dir() +
+        ")");
+  } else {
+    Say("redis: " + config.RedactedRedisUrl() + " (REDIS_URL)");
+  }
+
+  Result<std::unique_ptr<Worker>> worker = BuildWorker(config);
+  if (!worker) return ReportFailure(kCommand, worker.status());
+  Result<std::unique_ptr<scheduler::Scheduler>> scheduler =
+      scheduler::Scheduler::Create(ToSchedulerOptions(config));
+  if (!scheduler) return ReportFailure(kCommand, scheduler.status());
+
+  Say(DescribeApi(config));
+  Say(DescribePprof(config));
+  Status started = (*scheduler)->Start();
+  if (!started.ok()) return ReportFailure(kCommand, started);
+  started = (*worker)->Start();
+  if (!started.ok()) return ReportFailure(kCommand, started);
+  Say(DescribeWorker(config, **worker));
+  Say(DescribeScheduler(config));
+  Say("bananas dev: ready; Ctrl-C stops (a second Ctrl-C exits at once)");
+
+  int exit_code = kExitOk;
+  while (true) {
+    int signal = WaitForSignal(/*include_children=*/own_redis != nullptr);
+    if (signal != SIGCHLD) {
+      SayShutdown(kCommand, signal, &config);
+      break;
+    }
+    if (own_redis->Exited()) {
+      std::fprintf(stderr, "bananas dev: redis-server exited unexpectedly; see %s\n",
+                   own_redis->log_path().c_str());
+      exit_code = kExitFailure;
+      break;
+    }
+  }
+  OwnRedis* redis_child = own_redis.get();
+  ExitOnSecondSignal([redis_child] {
+    if (redis_child != nullptr) redis_child->Abandon();
+  });
+  // Worker first in spirit, both at once in fact: the worker's hand-back needs Redis, not
+  // the scheduler, and Redis stops only after both are done.
+  (*worker)->Stop();
+  (*scheduler)->Stop();
+  (*worker)->Wait();
+  (*scheduler)->Wait();
+  std::string stats = DescribeStats((*worker)->stats());
+  if (own_redis) own_redis->Stop();
+  Say("bananas dev: stopped (" + stats + ")");
+  ExitNow(exit_code);
+}
+
+}  // namespace bananas::app

@@ -1,0 +1,440 @@
+// Scheduler: three threads, each with its own Redis connection and Broker.
+//
+//   PromoteLoop     one round = re-read the registry when queue_refresh has passed, then
+//                   promote_due.lua on every known queue (again at once while a call moved a
+//                   full batch). It then sleeps until the earliest next_due of all queues (to
+//                   the millisecond), at most until the next registry read, or until
+//                   generation_ changes.
+//   WatchTimerLoop  BLPOPs the queues' timer lists (enqueue.lua and fail.lua push a token
+//                   when a due time earlier than every known one appears) and bumps
+//                   generation_ on a token; every kTimerWait it also re-reads the registry, so
+//                   a new queue is watched and promoted within about a second.
+//   RecoverLoop     every recovery_interval, recover_expired.lua on every known queue.
+//
+// Why a separate watcher rather than a fixed polling period: a delayed job must be pending
+// within a few ms of its run_at (SPEC §11, lateness p99 < 5 ms). Polling that often would cost
+// every scheduler hundreds of round trips a second per queue; sleeping until the known next
+// due time costs one round per due time, and the timer token covers the one case the sleeper
+// cannot know about: a job due before the time it is sleeping towards.
+//
+// A wake-up is never lost: the promotion loop reads generation_ before its round and waits
+// for it to differ, so a token that arrives during a round causes one more round; a token
+// pushed while no watcher is blocked stays in its list until the next BLPOP.
+//
+// Errors (Redis down, restarting, answering LOADING) are counted in stats().errors, logged to
+// stderr at most once a second, and retried after a short capped backoff; no loop ends on an
+// error. Only Stop() ends them.
+#include "scheduler/scheduler.h"
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstdio>
+#include <mutex>
+#include <random>
+#include <set>
+#include <system_error>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "base/clock.h"
+#include "queue/broker.h"
+#include "redis/backoff.h"
+#include "redis/connection.h"
+#include "redis/options.h"
+
+namespace bananas::scheduler {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+// Longest BLPOP of the timer watcher. Bounds how late Stop() and a newly registered queue
+// are noticed; one idle BLPOP (plus one SMEMBERS) a second per scheduler is cheap.
+constexpr std::chrono::milliseconds kTimerWait{1000};
+// Connection sleeps, uninterruptibly, for its reconnect backoff before reconnecting (default
+// cap 5 s). Capped here so that Stop() is honoured within about a second while Redis is down,
+// and a restarted Redis is found again within a second.
+constexpr std::chrono::milliseconds kReconnectMax{1000};
+// Our own pause after a failed round. Needed on top of Connection's pacing because an error
+// reply (LOADING after a restart, OOM, a script error) leaves the connection up: without it
+// the loop would spin on the error.
+constexpr std::chrono::milliseconds kErrorBackoffInitial{50};
+constexpr std::chrono::milliseconds kErrorBackoffMax{1000};
+// At most one error line on stderr per this period; the others are counted in the next line.
+constexpr std::chrono::seconds kLogPeriod{1};
+
+Status ValidateOptions(const SchedulerOptions& options) {
+  if (options.prefix.empty()) return Status::InvalidArgument("scheduler: prefix is empty");
+  if (options.lease_timeout.count() <= 0) {
+    return Status::InvalidArgument("scheduler: lease_timeout must be > 0");
+  }
+  if (options.recovery_interval.count() <= 0) {
+    return Status::InvalidArgument("scheduler: recovery_interval must be > 0");
+  }
+  if (options.queue_refresh.count() <= 0) {
+    return Status::InvalidArgument("scheduler: queue_refresh must be > 0");
+  }
+  if (options.promote_batch < 1) {
+    return Status::InvalidArgument("scheduler: promote_batch must be >= 1");
+  }
+  if (options.recover_batch < 1) {
+    return Status::InvalidArgument("scheduler: recover_batch must be >= 1");
+  }
+  if (options.max_recoveries < 0) {
+    return Status::InvalidArgument("scheduler: max_recoveries must be >= 0");
+  }
+  return Status::Ok();
+}
+
+// The steady-clock instant at which the wall clock reads `due_unix_ms`. Computed in
+// microseconds so that the wait ends at the start of that millisecond, not up to 1 ms before
+// it: promote_due.lua compares whole milliseconds (run_at <= now), and waking early would
+// cost an empty round and a second wait.
+SteadyClock::time_point SteadyDeadlineOf(int64_t due_unix_ms) {
+  int64_t delta_us = due_unix_ms * 1000 - NowUnixUs();
+  return SteadyClock::now() + std::chrono::microseconds(std::max<int64_t>(delta_us, 0));
+}
+
+// Capped exponential pause after consecutive failed rounds of one loop.
+class ErrorPacer {
+ public:
+  ErrorPacer() : backoff_(kErrorBackoffInitial, kErrorBackoffMax), rng_(std::random_device{}()) {}
+  std::chrono::milliseconds Next() {
+    return backoff_.Next(std::uniform_real_distribution<double>(0.0, 1.0)(rng_));
+  }
+  void Reset() { backoff_.Reset(); }
+
+ private:
+  redis::Backoff backoff_;
+  std::mt19937_64 rng_;
+};
+
+}  // namespace
+
+class Scheduler::Impl {
+ public:
+  struct Channel {  // one thread's connection and the Broker on it
+    std::unique_ptr<redis::Connection> connection;
+    std::unique_ptr<queue::Broker> broker;
+  };
+
+  Impl(SchedulerOptions options, Channel promote, Channel watch, Channel recover)
+      : options_(std::move(options)),
+        promote_(std::move(promote)),
+        watch_(std::move(watch)),
+        recover_(std::move(recover)) {}
+
+  ~Impl() {
+    Stop();
+    Wait();
+  }
+
+  Status Start() {
+    if (started_) return Status::FailedPrecondition("scheduler.Start: already started");
+    started_ = true;
+    try {
+      threads_.emplace_back([this] { PromoteLoop(); });
+      threads_.emplace_back([this] { WatchTimerLoop(); });
+      threads_.emplace_back([this] { RecoverLoop(); });
+    } catch (const std::system_error& e) {
+      Stop();
+      Wait();
+      return Status::Internal(std::string("scheduler.Start: cannot start a thread: ") + e.what());
+    }
+    return Status::Ok();
+  }
+
+  void Stop() {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+    cv_.notify_all();
+  }
+
+  void Wait() {
+    for (auto& t : threads_) {
+      if (t.joinable()) t.join();
+    }
+  }
+
+  SchedulerStats stats() const {
+    SchedulerStats s;
+    s.promoted = promoted_.load(std::memory_order_relaxed);
+    s.recovered = recovered_.load(std::memory_order_relaxed);
+    s.recovered_dead = recovered_dead_.load(std::memory_order_relaxed);
+    s.promote_rounds = promote_rounds_.load(std::memory_order_relaxed);
+    s.errors = errors_.load(std::memory_order_relaxed);
+    return s;
+  }
+
+ private:
+  // --- Promotion thread.
+
+  void PromoteLoop() {
+    ErrorPacer pacer;
+    SteadyClock::time_point next_refresh{};  // the first round reads the registry
+    while (true) {
+      uint64_t seen_generation = 0;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (stop_) return;
+        // Read before the round: a token that arrives during it makes the wait below return
+        // at once, so the job it announces is not slept past.
+        seen_generation = generation_;
+      }
+      promote_rounds_.fetch_add(1, std::memory_order_relaxed);
+      bool failed = false;
+      if (SteadyClock::now() >= next_refresh) {
+        Status s = RefreshQueues(*promote_.broker, /*wake_promoter=*/false);
+        if (s.ok()) {
+          next_refresh = SteadyClock::now() + options_.queue_refresh;
+        } else {
+          ReportError(s);
+          failed = true;
+        }
+      }
+      int64_t next_due_unix_ms = -1;
+      for (const auto& queue : KnownQueues()) {
+        auto due = PromoteQueue(queue);
+        if (!due) {
+          ReportError(due.status());
+          failed = true;
+          if (due.status().IsUnavailable()) break;  // Redis is down: the others would fail too
+          continue;
+        }
+        if (*due >= 0 && (next_due_unix_ms < 0 || *due < next_due_unix_ms)) {
+          next_due_unix_ms = *due;
+        }
+        if (Stopping()) return;
+      }
+
+      SteadyClock::time_point deadline;
+      if (failed) {
+        deadline = SteadyClock::now() + pacer.Next();
+      } else {
+        pacer.Reset();
+        // Capped at the next registry read: that also bounds how long a lost token (a
+        // scheduler that popped it and died) can delay a due job, whoever else is running.
+        deadline = next_refresh;
+      }
+      if (next_due_unix_ms >= 0) deadline = std::min(deadline, SteadyDeadlineOf(next_due_unix_ms));
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait_until(lock, deadline, [&] { return stop_ || generation_ != seen_generation; });
+    }
+  }
+
+  // Promotes every due job of `queue`; returns the next due time left (-1: none).
+  Result<int64_t> PromoteQueue(const std::string& queue) {
+    while (true) {
+      auto r = promote_.broker->PromoteDue(queue, options_.promote_batch);
+      if (!r) return r.status();
+      promoted_.fetch_add(r->moved, std::memory_order_relaxed);
+      // A full batch means more may be due now: call again rather than wait for a deadline
+      // that is already past.
+      if (r->moved < options_.promote_batch || Stopping()) return r->next_due_unix_ms;
+    }
+  }
+
+  // --- Timer watcher thread.
+
+  void WatchTimerLoop() {
+    ErrorPacer pacer;
+    SteadyClock::time_point next_refresh{};
+    while (!Stopping()) {
+      if (SteadyClock::now() >= next_refresh) {
+        Status s = RefreshQueues(*watch_.broker, /*wake_promoter=*/true);
+        if (!s.ok()) {
+          ReportError(s);
+          WaitForStopUntil(SteadyClock::now() + pacer.Next());
+          continue;
+        }
+        next_refresh = SteadyClock::now() + kTimerWait;
+      }
+      std::vector<std::string> queues = KnownQueues();
+      if (queues.empty()) {
+        // No queue yet, so no timer list to block on: look at the registry again in a
+        // second, or sooner if another thread finds a queue.
+        uint64_t seen_version = 0;
+        std::unique_lock<std::mutex> lock(mu_);
+        seen_version = queues_version_;
+        cv_.wait_until(lock, next_refresh,
+                       [&] { return stop_ || queues_version_ != seen_version; });
+        continue;
+      }
+      auto woken = watch_.broker->WaitForTimer(*watch_.connection, queues, kTimerWait);
+      if (!woken) {
+        ReportError(woken.status());
+        WaitForStopUntil(SteadyClock::now() + pacer.Next());
+        continue;
+      }
+      pacer.Reset();
+      if (*woken) WakePromoter();
+    }
+  }
+
+  // --- Recovery thread.
+
+  void RecoverLoop() {
+    while (true) {
+      auto sweep_start = SteadyClock::now();
+      // The sweep reads the registry itself, so recovery does not depend on the promotion
+      // thread being healthy. One SMEMBERS per sweep.
+      Status s = RefreshQueues(*recover_.broker, /*wake_promoter=*/true);
+      if (!s.ok()) ReportError(s);
+      for (const auto& queue : KnownQueues()) {
+        Status q = RecoverQueue(queue);
+        if (!q.ok()) {
+          ReportError(q);
+          if (q.IsUnavailable()) break;
+        }
+        if (Stopping()) return;
+      }
+      // Errors need no extra pause here: sweeps are already recovery_interval apart, and
+      // Connection paces its reconnects.
+      if (WaitForStopUntil(sweep_start + options_.recovery_interval)) return;
+    }
+  }
+
+  Status RecoverQueue(const std::string& queue) {
+    while (true) {
+      auto r = recover_.broker->RecoverExpired(queue, options_.recover_batch);
+      if (!r) return r.status();
+      recovered_.fetch_add(r->recovered, std::memory_order_relaxed);
+      recovered_dead_.fetch_add(r->dead, std::memory_order_relaxed);
+      if (r->recovered + r->dead < options_.recover_batch || Stopping()) return Status::Ok();
+    }
+  }
+
+  // --- Shared helpers; each takes mu_ itself.
+
+  // Reads the registry and adds any new queue to the known set. Queues are never dropped
+  // from it: the registry only grows, and a Redis that lost its data (restart without
+  // persistence) may not hold a queue that clients, which cache their registration, still
+  // use. With wake_promoter, a new queue also triggers a promotion round.
+  Status RefreshQueues(queue::Broker& broker, bool wake_promoter) {
+    auto found = broker.Queues();
+    if (!found) return found.status();
+    std::lock_guard<std::mutex> lock(mu_);
+    bool grew = false;
+    for (auto& q : *found) grew |= queues_.insert(std::move(q)).second;
+    if (grew) {
+      ++queues_version_;
+      if (wake_promoter) ++generation_;
+      cv_.notify_all();
+    }
+    return Status::Ok();
+  }
+
+  std::vector<std::string> KnownQueues() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return {queues_.begin(), queues_.end()};
+  }
+
+  void WakePromoter() {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++generation_;
+    cv_.notify_all();
+  }
+
+  bool Stopping() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return stop_;
+  }
+
+  // Waits until `deadline` or Stop(); true if stopping.
+  bool WaitForStopUntil(SteadyClock::time_point deadline) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_until(lock, deadline, [&] { return stop_; });
+  }
+
+  void ReportError(const Status& status) {
+    errors_.fetch_add(1, std::memory_order_relaxed);
+    std::lock_guard<std::mutex> lock(log_mu_);
+    auto now = SteadyClock::now();
+    if (now < next_log_) {
+      ++log_suppressed_;
+      return;
+    }
+    next_log_ = now + kLogPeriod;
+    if (log_suppressed_ > 0) {
+      std::fprintf(stderr, "bananas scheduler: %s (and %lld more errors)\n",
+                   status.ToString().c_str(), static_cast<long long>(log_suppressed_));
+    } else {
+      std::fprintf(stderr, "bananas scheduler: %s\n", status.ToString().c_str());
+    }
+    log_suppressed_ = 0;
+  }
+
+  // Fixed after construction.
+  const SchedulerOptions options_;
+  // Each used by its own thread only.
+  Channel promote_;
+  Channel watch_;
+  Channel recover_;
+
+  // Only by the thread calling Start/Stop/Wait.
+  bool started_ = false;
+  std::vector<std::thread> threads_;
+
+  // Guarded by mu_; cv_ is notified on every change.
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  uint64_t generation_ = 0;       // bumped by timer tokens and newly found queues
+  std::set<std::string> queues_;  // every queue seen in the registry
+  uint64_t queues_version_ = 0;   // bumped when queues_ grows
+
+  // Guarded by log_mu_.
+  std::mutex log_mu_;
+  SteadyClock::time_point next_log_{};
+  int64_t log_suppressed_ = 0;
+
+  std::atomic<int64_t> promoted_{0};
+  std::atomic<int64_t> recovered_{0};
+  std::atomic<int64_t> recovered_dead_{0};
+  std::atomic<int64_t> promote_rounds_{0};
+  std::atomic<int64_t> errors_{0};
+};
+
+Result<std::unique_ptr<Scheduler>> Scheduler::Create(const SchedulerOptions& options) {
+  BANANAS_RETURN_IF_ERROR(ValidateOptions(options));
+  auto redis_options = redis::Options::FromUrl(options.redis_url);
+  if (!redis_options) return redis_options.status().WithContext("scheduler: redis_url");
+  redis_options->reconnect_max = std::min(redis_options->reconnect_max, kReconnectMax);
+
+  queue::BrokerOptions broker_options;
+  broker_options.prefix = options.prefix;
+  broker_options.lease_ms = options.lease_timeout.count();
+  broker_options.max_recoveries = options.max_recoveries;
+
+  // Connections never fail to open for an unreachable server (they reconnect on use), so a
+  // scheduler started before Redis simply retries until it is up.
+  auto open = [&]() -> Result<Impl::Channel> {
+    auto connection = redis::Connection::Open(*redis_options);
+    if (!connection) return connection.status().WithContext("scheduler");
+    Impl::Channel channel;
+    channel.connection = std::move(*connection);
+    channel.broker = std::make_unique<queue::Broker>(*channel.connection, broker_options);
+    return channel;
+  };
+  auto promote = open();
+  if (!promote) return promote.status();
+  auto watch = open();
+  if (!watch) return watch.status();
+  auto recover = open();
+  if (!recover) return recover.status();
+  auto impl =
+      std::make_unique<Impl>(options, std::move(*promote), std::move(*watch), std::move(*recover));
+  return std::unique_ptr<Scheduler>(new Scheduler(std::move(impl)));
+}
+
+Scheduler::Scheduler(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Scheduler::~Scheduler() = default;  // Impl's destructor stops and joins
+
+Status Scheduler::Start() { return impl_->Start(); }
+void Scheduler::Stop() { impl_->Stop(); }
+void Scheduler::Wait() { impl_->Wait(); }
+SchedulerStats Scheduler::stats() const { return impl_->stats(); }
+
+}  // namespace bananas::scheduler

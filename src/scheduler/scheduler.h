@@ -1,0 +1,68 @@
+// Scheduler: moves due delayed and retry jobs to pending, and recovers expired leases.
+//
+// Two activities, each on its own thread with its own Redis connections:
+//   promotion  sleeps until the earliest due time of any queue (to the millisecond), or
+//              until a timer token says an earlier time appeared (enqueue of a delayed job,
+//              a failed job's retry), then runs promote_due.lua for each queue.
+//   recovery   every recovery_interval, runs recover_expired.lua for each queue.
+// The set of queues is the registry (<p>:queues), re-read every queue_refresh.
+//
+// Several schedulers may run at once: every step is one atomic script, so each due job is
+// promoted once and each expired lease recovered once, whoever gets there first.
+//
+// Thread safety: Start(), Stop() and Wait() from one thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "bananas/status.h"
+
+namespace bananas::scheduler {
+
+struct SchedulerOptions {
+  std::string redis_url = "redis://127.0.0.1:6379/0";  // REDIS_URL
+  std::string prefix = "bananas";                      // BANANAS_PREFIX
+  // LEASE_TIMEOUT: recovered leases are those whose deadline passed. Kept equal to the
+  // workers' value.
+  std::chrono::milliseconds lease_timeout{std::chrono::seconds(30)};
+  // How often the recovery sweep runs. An expired lease is back in its queue within
+  // lease_timeout + recovery_interval of its worker's last heartbeat.
+  std::chrono::milliseconds recovery_interval{std::chrono::seconds(5)};
+  // How often the queue registry is re-read (new queues are also found by their timer).
+  std::chrono::milliseconds queue_refresh{std::chrono::seconds(2)};
+  // Most jobs moved per script call; the loop calls again at once while more are due.
+  int promote_batch = 1000;
+  int recover_batch = 1000;
+  int max_recoveries = 5;
+};
+
+struct SchedulerStats {
+  int64_t promoted = 0;
+  int64_t recovered = 0;
+  int64_t recovered_dead = 0;
+  int64_t promote_rounds = 0;
+  int64_t errors = 0;
+};
+
+class Scheduler {
+ public:
+  [[nodiscard]] static Result<std::unique_ptr<Scheduler>> Create(const SchedulerOptions& options);
+  Scheduler(const Scheduler&) = delete;
+  Scheduler& operator=(const Scheduler&) = delete;
+  ~Scheduler();  // Stop() + Wait()
+
+  [[nodiscard]] Status Start();
+  void Stop();  // returns at once; threads end within about a second
+  void Wait();
+  SchedulerStats stats() const;
+
+ private:
+  class Impl;
+  explicit Scheduler(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace bananas::scheduler

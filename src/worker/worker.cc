@@ -1,0 +1,714 @@
+// Worker internals. Entry points, in the order a job meets them:
+//   FetchLoop      leases jobs (dequeue.lua) for free slots; sleeps in BLPOP on the queues'
+//                  markers when there is nothing, so an idle worker costs ~0% CPU and a new
+//                  job is seen within a round trip.
+//   ExecutorLoop   pool threads run the handler with a JobContext.
+//   CompleteLoop   writes outcomes: acks batched per queue (ack.lua), failures (fail.lua).
+//   HeartbeatLoop  renews leases (extend_lease.lua) every lease/3, notices cancellation
+//                  requests and lost leases, enforces deadlines, writes the worker record.
+//   Wait           after Stop(): joins the fetcher, gives running jobs shutdown_grace, then
+//                  hands the rest back (release.lua) and stops the other loops.
+//
+// Who decides a job's outcome: exactly one of the executor (handler returned), the
+// heartbeat (deadline passed: fails it as timed out) and the shutdown (hands it back). Each
+// Execution has an atomic `decided` flag; the first to set it writes the outcome, the others
+// do nothing. A handler abandoned that way keeps its thread until it returns; the pool starts
+// a replacement thread so concurrency is kept, and the abandoned thread exits afterwards.
+//
+// All state shared by the threads lives in a shared_ptr<Shared>, so a detached thread stuck
+// in a handler never touches freed memory after the Worker is gone.
+#include "bananas/worker.h"
+
+#include <dlfcn.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdio>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <random>
+#include <thread>
+#include <unordered_map>
+
+#include "base/clock.h"
+#include "queue/broker.h"
+#include "redis/connection.h"
+#include "worker/builtins.h"
+
+namespace bananas {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+enum class CancelReason : int { kNone = 0, kCancelled, kTimeout, kLeaseLost, kShutdown };
+
+const char* ReasonText(CancelReason r) {
+  switch (r) {
+    case CancelReason::kNone: return "";
+    case CancelReason::kCancelled: return "cancelled";
+    case CancelReason::kTimeout: return "timeout";
+    case CancelReason::kLeaseLost: return "lease lost";
+    case CancelReason::kShutdown: return "shutdown";
+  }
+  return "";
+}
+
+// At most one line per second per kind: a Redis outage must not flood the log.
+void LogRateLimited(const std::string& what) {
+  static std::mutex mu;
+  static SteadyClock::time_point last{};
+  std::lock_guard<std::mutex> lock(mu);
+  auto now = SteadyClock::now();
+  if (now - last < std::chrono::seconds(1)) return;
+  last = now;
+  std::fprintf(stderr, "bananas worker: %s\n", what.c_str());
+}
+
+// One leased job from lease to outcome.
+struct Execution {
+  queue::LeasedJob job;
+  SteadyClock::time_point deadline;
+  int64_t started_unix_ms = 0;
+  std::atomic<int> reason{0};      // CancelReason; the first reason set wins
+  std::atomic<bool> decided{false};  // whoever sets it first writes the outcome
+  std::atomic<double> progress{0};
+  std::mutex mu;                   // with cv: wakes SleepFor on cancellation
+  std::condition_variable cv;
+
+  bool Decide() { return !decided.exchange(true); }
+  void Cancel(CancelReason r) {
+    int expected = 0;
+    reason.compare_exchange_strong(expected, static_cast<int>(r));
+    std::lock_guard<std::mutex> lock(mu);
+    cv.notify_all();
+  }
+  CancelReason cancel_reason() const { return static_cast<CancelReason>(reason.load()); }
+};
+
+class Context final : public JobContext {
+ public:
+  explicit Context(std::shared_ptr<Execution> e) : e_(std::move(e)) {}
+  const std::string& id() const override { return e_->job.id; }
+  const std::string& name() const override { return e_->job.name; }
+  const std::string& queue() const override { return e_->job.queue; }
+  const std::string& payload() const override { return e_->job.payload; }
+  Priority priority() const override { return e_->job.priority; }
+  int attempt() const override { return e_->job.attempts; }
+  int max_retries() const override { return e_->job.max_retries; }
+  bool cancelled() const override {
+    if (e_->cancel_reason() != CancelReason::kNone) return true;
+    if (SteadyClock::now() >= e_->deadline) {
+      e_->Cancel(CancelReason::kTimeout);
+      return true;
+    }
+    return false;
+  }
+  std::string cancel_reason() const override {
+    cancelled();
+    return ReasonText(e_->cancel_reason());
+  }
+  SteadyClock::time_point deadline() const override { return e_->deadline; }
+  bool SleepFor(milliseconds duration) const override {
+    auto until = std::min(SteadyClock::now() + duration, e_->deadline);
+    std::unique_lock<std::mutex> lock(e_->mu);
+    e_->cv.wait_until(lock, until, [&] { return e_->cancel_reason() != CancelReason::kNone; });
+    lock.unlock();
+    return !cancelled() && SteadyClock::now() >= until;
+  }
+  void ReportProgress(double fraction, std::string_view) override {
+    e_->progress.store(std::clamp(fraction, 0.0, 1.0));
+  }
+
+ private:
+  std::shared_ptr<Execution> e_;
+};
+
+// An outcome on its way to Redis.
+struct Outcome {
+  std::shared_ptr<Execution> execution;
+  bool success = false;
+  std::string result;  // success: the result; failure: the error
+  bool retryable = true;
+  bool cancelled = false;
+};
+
+}  // namespace
+
+class Worker::Impl {
+ public:
+  explicit Impl(WorkerOptions options) : shared_(std::make_shared<Shared>(std::move(options))) {}
+
+  ~Impl() {
+    Stop();
+    Wait();
+  }
+
+  Status Register(std::string_view name, Handler handler) {
+    BANANAS_RETURN_IF_ERROR(ValidateJobName(name));
+    if (started_) return Status::FailedPrecondition("Register after Start");
+    if (!handler) return Status::InvalidArgument("handler for " + std::string(name) + " is empty");
+    auto [it, inserted] = shared_->handlers.emplace(std::string(name), std::move(handler));
+    if (!inserted) return Status::AlreadyExists("handler " + std::string(name));
+    return Status::Ok();
+  }
+
+  std::vector<std::string> handler_names() const {
+    std::vector<std::string> names;
+    for (const auto& [name, h] : shared_->handlers) names.push_back(name);
+    return names;
+  }
+
+  Status Start() {
+    if (started_) return Status::FailedPrecondition("worker already started");
+    auto redis_options = redis::Options::FromUrl(shared_->options.redis_url);
+    if (!redis_options) return redis_options.status();
+    shared_->redis_options = *redis_options;
+    started_ = true;
+    auto s = shared_;
+    fetcher_ = std::thread([s] { FetchLoop(*s); });
+    completer_ = std::thread([s] { CompleteLoop(s); });
+    heartbeat_ = std::thread([s] { HeartbeatLoop(s); });
+    for (int i = 0; i < s->options.concurrency; ++i) SpawnExecutor(s);
+    return Status::Ok();
+  }
+
+  void Stop() {
+    std::lock_guard<std::mutex> lock(shared_->mu);
+    shared_->stopping = true;
+    shared_->cv.notify_all();
+    shared_->slots_cv.notify_all();
+  }
+
+  void Wait() {
+    if (!started_ || waited_) return;
+    {
+      std::unique_lock<std::mutex> lock(shared_->mu);
+      shared_->cv.wait(lock, [&] { return shared_->stopping; });
+    }
+    waited_ = true;
+    WakeFetcher(*shared_);
+    fetcher_.join();  // no new leases from here on
+    Shared& s = *shared_;
+    {
+      // Grace: running jobs may finish and be acked.
+      std::unique_lock<std::mutex> lock(s.mu);
+      auto grace_end = SteadyClock::now() + s.options.shutdown_grace;
+      s.slots_cv.wait_until(lock, grace_end, [&] { return s.active.empty(); });
+    }
+    HandBack(s);
+    {
+      std::unique_lock<std::mutex> lock(s.mu);
+      // The completer finishes what is queued, then every loop ends.
+      s.slots_cv.wait(lock, [&] { return s.active.empty(); });
+      s.finished = true;
+      s.cv.notify_all();
+      s.run_cv.notify_all();
+      s.done_cv.notify_all();
+    }
+    completer_.join();
+    heartbeat_.join();
+  }
+
+  const std::string& id() const { return shared_->worker_id; }
+
+  WorkerStats stats() const {
+    std::lock_guard<std::mutex> lock(shared_->mu);
+    WorkerStats st = shared_->stats;
+    st.active = static_cast<int>(shared_->active.size());
+    return st;
+  }
+
+  std::vector<ActiveJob> active_jobs() const {
+    std::lock_guard<std::mutex> lock(shared_->mu);
+    std::vector<ActiveJob> out;
+    for (const auto& [id, e] : shared_->active) {
+      out.push_back({e->job.id, e->job.name, e->job.queue, e->started_unix_ms, e->progress.load()});
+    }
+    return out;
+  }
+
+ private:
+  struct Shared {
+    explicit Shared(WorkerOptions o) : options(std::move(o)) {
+      char host[256] = {0};
+      ::gethostname(host, sizeof host - 1);
+      hostname = host;
+      std::random_device rd;
+      char suffix[9];
+      std::snprintf(suffix, sizeof suffix, "%08x", rd());
+      worker_id = (options.name.empty() ? hostname + ":" + std::to_string(::getpid())
+                                        : options.name) +
+                  ":" + suffix;
+      broker_options.prefix = options.prefix;
+      broker_options.lease_ms = options.lease_timeout.count();
+      broker_options.result_ttl_success_ms = options.result_ttl_success.count();
+      broker_options.result_ttl_failure_ms = options.result_ttl_failure.count();
+    }
+
+    // Fixed after Start().
+    const WorkerOptions options;
+    std::unordered_map<std::string, Handler> handlers;
+    redis::Options redis_options;
+    queue::BrokerOptions broker_options;
+    std::string hostname;
+    std::string worker_id;
+    int64_t started_unix_ms = NowUnixMs();
+
+    // The list the fetcher blocks on besides the markers; Wait() pushes to it.
+    std::string WakeKey() const { return options.prefix + ":worker:" + worker_id + ":wake"; }
+
+    // Guarded by mu.
+    mutable std::mutex mu;
+    std::condition_variable cv;        // stopping / finished changes
+    std::condition_variable slots_cv;  // active shrank
+    std::condition_variable run_cv;    // run_queue grew
+    std::condition_variable done_cv;   // outcomes grew
+    bool stopping = false;
+    bool finished = false;
+    std::unordered_map<std::string, std::shared_ptr<Execution>> active;
+    std::deque<std::shared_ptr<Execution>> run_queue;
+    std::deque<Outcome> outcomes;
+    WorkerStats stats;
+  };
+
+  // Ends the fetcher's BLPOP at once instead of at its timeout. Best effort: if Redis is
+  // down the BLPOP has failed already, and the token expires if nobody pops it.
+  static void WakeFetcher(const Shared& s) {
+    auto connection = OpenConnection(s);
+    redis::Pipeline p;
+    p.Add(redis::Command("LPUSH").Arg(s.WakeKey()).Arg("stop"));
+    p.Add(redis::Command("PEXPIRE").Arg(s.WakeKey()).Arg(int64_t{10'000}));
+    auto r = connection->Run(p);
+    if (!r) LogRateLimited(r.status().ToString());
+  }
+
+  static std::unique_ptr<redis::Connection> OpenConnection(const Shared& s) {
+    auto c = redis::Connection::Open(s.redis_options);
+    return c ? std::move(*c) : nullptr;  // Open fails only for options Start() checked
+  }
+
+  // Leases work for free slots; sleeps on the markers when there is none.
+  static void FetchLoop(Shared& s) {
+    auto connection = OpenConnection(s);
+    auto blocking = OpenConnection(s);
+    queue::Broker broker(*connection, s.broker_options);
+    size_t next_queue = 0;
+    while (true) {
+      int free_slots;
+      {
+        std::unique_lock<std::mutex> lock(s.mu);
+        s.slots_cv.wait(lock, [&] {
+          return s.stopping ||
+                 static_cast<int>(s.active.size()) < s.options.concurrency;
+        });
+        if (s.stopping) return;
+        free_slots = s.options.concurrency - static_cast<int>(s.active.size());
+      }
+      bool got_any = false;
+      bool failed = false;
+      const auto& queues = s.options.queues;
+      for (size_t k = 0; k < queues.size() && free_slots > 0; ++k) {
+        const std::string& q = queues[(next_queue + k) % queues.size()];
+        queue::DequeueRequest request{q, std::min(free_slots, s.options.fetch_batch),
+                                      s.options.job_types, s.options.priorities};
+        auto leased = broker.Dequeue(request);
+        if (!leased) {
+          LogRateLimited(leased.status().ToString());
+          failed = true;
+          break;
+        }
+        if (leased->empty()) continue;
+        got_any = true;
+        free_slots -= static_cast<int>(leased->size());
+        Dispatch(s, std::move(*leased));
+      }
+      next_queue = (next_queue + 1) % std::max<size_t>(queues.size(), 1);
+      if (got_any) continue;
+      if (failed) {
+        // Redis is down: wait a little (the connection's own backoff paces reconnects too).
+        std::unique_lock<std::mutex> lock(s.mu);
+        s.cv.wait_for(lock, milliseconds(200), [&] { return s.stopping; });
+        continue;
+      }
+      // Nothing anywhere: block until a marker token arrives. The bounded timeout only
+      // serves Stop() and the rare token consumed by a worker that could not use it.
+      auto woken = broker.WaitForWork(*blocking, queues, milliseconds(1000), s.WakeKey());
+      if (!woken) LogRateLimited(woken.status().ToString());
+    }
+  }
+
+  static void Dispatch(Shared& s, std::vector<queue::LeasedJob> jobs) {
+    auto now = SteadyClock::now();
+    int64_t now_ms = NowUnixMs();
+    std::lock_guard<std::mutex> lock(s.mu);
+    for (auto& job : jobs) {
+      auto e = std::make_shared<Execution>();
+      milliseconds timeout = job.timeout_ms > 0 ? milliseconds(job.timeout_ms) : s.options.job_timeout;
+      e->deadline = now + timeout;
+      e->started_unix_ms = now_ms;
+      e->job = std::move(job);
+      s.active.emplace(e->job.id, e);
+      s.run_queue.push_back(std::move(e));
+      ++s.stats.started;
+    }
+    s.run_cv.notify_all();
+  }
+
+  static void SpawnExecutor(const std::shared_ptr<Shared>& s) {
+    std::thread([s] { ExecutorLoop(s); }).detach();
+  }
+
+  // Runs jobs until the worker finishes. Detached: a handler that never returns must not
+  // block shutdown; the shared state outlives the Worker through `s`.
+  static void ExecutorLoop(std::shared_ptr<Shared> s) {
+    while (true) {
+      std::shared_ptr<Execution> e;
+      {
+        std::unique_lock<std::mutex> lock(s->mu);
+        s->run_cv.wait(lock, [&] { return s->finished || !s->run_queue.empty(); });
+        if (s->run_queue.empty()) return;  // finished
+        e = std::move(s->run_queue.front());
+        s->run_queue.pop_front();
+      }
+      Outcome outcome = Run(*s, e);
+      if (!e->Decide()) {
+        // The heartbeat (timeout: a replacement thread was started) or the shutdown already
+        // wrote this job's outcome; this thread is done.
+        return;
+      }
+      std::lock_guard<std::mutex> lock(s->mu);
+      s->outcomes.push_back(std::move(outcome));
+      s->done_cv.notify_one();
+    }
+  }
+
+  static Outcome Run(const Shared& s, const std::shared_ptr<Execution>& e) {
+    Outcome out;
+    out.execution = e;
+    auto it = s.handlers.find(e->job.name);
+    if (it == s.handlers.end()) {
+      out.result = "no handler registered for job type \"" + e->job.name + "\" on worker " +
+                   s.worker_id;
+      return out;
+    }
+    Context context(e);
+    Result<std::string> result = Status::Internal("handler did not return");
+    try {
+      result = it->second(context);
+    } catch (const std::exception& ex) {
+      result = Status::Internal(std::string("handler threw: ") + ex.what());
+    } catch (...) {
+      result = Status::Internal("handler threw a non-std exception");
+    }
+    CancelReason reason = e->cancel_reason();
+    if (result.ok()) {
+      out.success = true;
+      out.result = std::move(*result);
+    } else if (reason == CancelReason::kCancelled) {
+      out.cancelled = true;
+      out.result = "cancelled: " + result.status().message();
+    } else if (reason == CancelReason::kTimeout || SteadyClock::now() >= e->deadline) {
+      out.result = TimeoutMessage(s, *e);
+    } else {
+      out.result = result.status().message();
+      out.retryable = !result.status().IsInvalidArgument();
+    }
+    return out;
+  }
+
+  // Writes outcomes: acks batched per queue in one script call each, failures one by one.
+  // An outcome that cannot be written because Redis is down is retried until its lease
+  // would have expired; after that the recovery sweep owns the job and nothing is written.
+  static void CompleteLoop(std::shared_ptr<Shared> sp) {
+    Shared& s = *sp;
+    auto connection = OpenConnection(s);
+    queue::Broker broker(*connection, s.broker_options);
+    std::deque<Outcome> pending;
+    while (true) {
+      {
+        std::unique_lock<std::mutex> lock(s.mu);
+        if (pending.empty()) {
+          s.done_cv.wait(lock, [&] { return s.finished || !s.outcomes.empty(); });
+        } else {
+          s.done_cv.wait_for(lock, milliseconds(100), [&] { return s.finished; });
+        }
+        if (s.finished && s.outcomes.empty() && pending.empty()) return;
+        while (!s.outcomes.empty()) {
+          pending.push_back(std::move(s.outcomes.front()));
+          s.outcomes.pop_front();
+        }
+      }
+      std::map<std::string, std::vector<Outcome*>> acks;
+      std::vector<Outcome*> fails;
+      for (auto& o : pending) {
+        if (o.success) {
+          acks[o.execution->job.queue].push_back(&o);
+        } else {
+          fails.push_back(&o);
+        }
+      }
+      std::vector<std::shared_ptr<Execution>> done;
+      std::deque<Outcome> retry_later;
+      int64_t succeeded = 0, failed = 0, lost = 0;
+      for (auto& [q, batch] : acks) {
+        std::vector<queue::Completion> completions;
+        completions.reserve(batch.size());
+        for (Outcome* o : batch) {
+          completions.push_back({o->execution->job.id, o->execution->job.token, o->result});
+        }
+        auto r = broker.Ack(q, completions);
+        if (!r) {
+          LogRateLimited(r.status().ToString());
+          for (Outcome* o : batch) KeepOrDrop(s, std::move(*o), retry_later, done, lost);
+          continue;
+        }
+        for (size_t i = 0; i < batch.size(); ++i) {
+          (*r)[i] ? ++succeeded : ++lost;
+          done.push_back(batch[i]->execution);
+        }
+      }
+      for (Outcome* o : fails) {
+        const auto& job = o->execution->job;
+        queue::Failure f{job.id, job.token, job.attempts, o->result, o->retryable, o->cancelled};
+        auto r = broker.Fail(job.queue, f);
+        if (!r) {
+          LogRateLimited(r.status().ToString());
+          KeepOrDrop(s, std::move(*o), retry_later, done, lost);
+          continue;
+        }
+        r->kind == queue::FailOutcome::Kind::kLeaseLost ? ++lost : ++failed;
+        done.push_back(o->execution);
+      }
+      pending = std::move(retry_later);
+      std::lock_guard<std::mutex> lock(s.mu);
+      s.stats.succeeded += succeeded;
+      s.stats.failed += failed;
+      s.stats.lease_lost += lost;
+      for (const auto& e : done) s.active.erase(e->job.id);
+      if (!done.empty()) s.slots_cv.notify_all();
+    }
+  }
+
+  static void KeepOrDrop(const Shared& s, Outcome&& o, std::deque<Outcome>& retry_later,
+                         std::vector<std::shared_ptr<Execution>>& done, int64_t& lost) {
+    int64_t lease_end = o.execution->job.leased_unix_ms + s.broker_options.lease_ms;
+    if (NowUnixMs() < lease_end) {
+      retry_later.push_back(std::move(o));
+    } else {
+      ++lost;  // the recovery sweep owns it now
+      done.push_back(o.execution);
+    }
+  }
+
+  // Renews leases every lease/3 and enforces deadlines in between.
+  static void HeartbeatLoop(std::shared_ptr<Shared> sp) {
+    Shared& s = *sp;
+    auto connection = OpenConnection(s);
+    queue::Broker broker(*connection, s.broker_options);
+    const milliseconds beat = std::max(milliseconds(10), s.options.lease_timeout / 3);
+    auto next_beat = SteadyClock::now();
+    while (true) {
+      std::vector<std::shared_ptr<Execution>> snapshot;
+      {
+        std::unique_lock<std::mutex> lock(s.mu);
+        auto wake = next_beat;
+        for (const auto& [id, e] : s.active) {
+          if (!e->decided && e->deadline < wake) wake = e->deadline;
+        }
+        s.cv.wait_until(lock, wake, [&] { return s.finished; });
+        if (s.finished) break;
+        for (const auto& [id, e] : s.active) snapshot.push_back(e);
+      }
+      auto now = SteadyClock::now();
+      for (const auto& e : snapshot) {
+        if (now >= e->deadline && !e->decided) TimeOut(sp, e);
+      }
+      if (now < next_beat) continue;
+      next_beat = now + beat;
+      Beat(s, broker, *connection, snapshot);
+    }
+    // Leave the workers list at once rather than when the record expires.
+    // Best effort: if Redis is down the entry ages out of the list by its score.
+    auto removed = connection->Run(
+        redis::Command("ZREM").Arg(s.options.prefix + ":workers").Arg(s.worker_id));
+    if (!removed) LogRateLimited(removed.status().ToString());
+  }
+
+  static std::string TimeoutMessage(const Shared& s, const Execution& e) {
+    int64_t ms = e.job.timeout_ms > 0 ? e.job.timeout_ms : s.options.job_timeout.count();
+    return "timed out after " + std::to_string(ms) + "ms";
+  }
+
+  // A job past its deadline: cancel its context, fail it as timed out now, and give the pool
+  // a replacement thread in case the handler never returns.
+  static void TimeOut(const std::shared_ptr<Shared>& sp, const std::shared_ptr<Execution>& e) {
+    e->Cancel(CancelReason::kTimeout);
+    if (!e->Decide()) return;
+    Outcome o;
+    o.execution = e;
+    o.result = TimeoutMessage(*sp, *e);
+    bool running;
+    {
+      std::lock_guard<std::mutex> lock(sp->mu);
+      // Still queued (never started) or running: either way its thread, if any, is lost to us.
+      running = std::find(sp->run_queue.begin(), sp->run_queue.end(), e) == sp->run_queue.end();
+      if (!running) sp->run_queue.erase(std::find(sp->run_queue.begin(), sp->run_queue.end(), e));
+      sp->outcomes.push_back(std::move(o));
+      sp->done_cv.notify_one();
+    }
+    if (running) SpawnExecutor(sp);
+  }
+
+  static void Beat(Shared& s, queue::Broker& broker, redis::Connection& connection,
+                   const std::vector<std::shared_ptr<Execution>>& snapshot) {
+    std::map<std::string, std::vector<std::shared_ptr<Execution>>> by_queue;
+    for (const auto& e : snapshot) {
+      if (!e->decided) by_queue[e->job.queue].push_back(e);
+    }
+    for (auto& [q, executions] : by_queue) {
+      std::vector<queue::LeaseRef> refs;
+      for (const auto& e : executions) refs.push_back({e->job.id, e->job.token});
+      auto r = broker.ExtendLeases(q, refs);
+      if (!r) {
+        LogRateLimited(r.status().ToString());
+        continue;
+      }
+      for (size_t i = 0; i < executions.size(); ++i) {
+        if ((*r)[i] == queue::LeaseState::kLost) executions[i]->Cancel(CancelReason::kLeaseLost);
+        if ((*r)[i] == queue::LeaseState::kCancelRequested) {
+          executions[i]->Cancel(CancelReason::kCancelled);
+        }
+      }
+    }
+    WriteRecord(s, connection, snapshot.size());
+  }
+
+  // The worker record behind /api/v1/workers: <p>:workers (ZSET id -> last beat, ms) and
+  // <p>:worker:<id> (HASH, expires after three missed beats).
+  static void WriteRecord(const Shared& s, redis::Connection& connection, size_t active) {
+    std::string queues;
+    for (const auto& q : s.options.queues) queues += (queues.empty() ? "" : ",") + q;
+    int64_t now = NowUnixMs();
+    std::string key = s.options.prefix + ":worker:" + s.worker_id;
+    // Three missed beats (a beat is lease/3), and never under 3 s.
+    auto ttl = std::max<int64_t>(s.options.lease_timeout.count(), 3000);
+    redis::Pipeline p;
+    p.Add(redis::Command("ZADD").Arg(s.options.prefix + ":workers").Arg(now).Arg(s.worker_id));
+    p.Add(redis::Command("HSET")
+              .Arg(key)
+              .Arg("host").Arg(s.hostname)
+              .Arg("pid").Arg(static_cast<int64_t>(::getpid()))
+              .Arg("queues").Arg(queues)
+              .Arg("concurrency").Arg(s.options.concurrency)
+              .Arg("active").Arg(static_cast<int64_t>(active))
+              .Arg("started_at").Arg(s.started_unix_ms)
+              .Arg("last_heartbeat").Arg(now));
+    p.Add(redis::Command("PEXPIRE").Arg(key).Arg(ttl));
+    auto r = connection.Run(p);
+    if (!r) LogRateLimited(r.status().ToString());
+  }
+
+  // Shutdown: every job still running after the grace period goes back to its queue.
+  static void HandBack(Shared& s) {
+    std::vector<std::shared_ptr<Execution>> left;
+    {
+      std::lock_guard<std::mutex> lock(s.mu);
+      for (const auto& [id, e] : s.active) {
+        if (e->Decide()) left.push_back(e);
+      }
+      // Jobs leased but never started must not start now.
+      s.run_queue.clear();
+    }
+    if (left.empty()) return;
+    for (const auto& e : left) e->Cancel(CancelReason::kShutdown);
+    auto connection = OpenConnection(s);
+    queue::Broker broker(*connection, s.broker_options);
+    std::map<std::string, std::vector<queue::LeaseRef>> by_queue;
+    for (const auto& e : left) by_queue[e->job.queue].push_back({e->job.id, e->job.token});
+    int64_t handed = 0;
+    for (auto& [q, refs] : by_queue) {
+      auto r = broker.Release(q, refs);
+      if (!r) {
+        // Redis unreachable: the leases expire and the recovery sweep hands the jobs back.
+        LogRateLimited(r.status().ToString());
+        continue;
+      }
+      for (bool b : *r) handed += b ? 1 : 0;
+    }
+    std::lock_guard<std::mutex> lock(s.mu);
+    s.stats.handed_back += handed;
+    for (const auto& e : left) s.active.erase(e->job.id);
+    s.slots_cv.notify_all();
+  }
+
+  std::shared_ptr<Shared> shared_;
+  bool started_ = false;
+  bool waited_ = false;
+  std::thread fetcher_;
+  std::thread completer_;
+  std::thread heartbeat_;
+};
+
+Result<std::unique_ptr<Worker>> Worker::Create(const WorkerOptions& options) {
+  if (options.concurrency < 1 || options.concurrency > 10'000) {
+    return Status::InvalidArgument("concurrency: must be between 1 and 10000");
+  }
+  if (options.queues.empty()) return Status::InvalidArgument("queues: at least one queue");
+  for (const auto& q : options.queues) BANANAS_RETURN_IF_ERROR(ValidateQueueName(q));
+  for (const auto& t : options.job_types) BANANAS_RETURN_IF_ERROR(ValidateJobName(t));
+  if (options.priorities.empty()) {
+    return Status::InvalidArgument("priorities: at least one priority");
+  }
+  if (options.lease_timeout < milliseconds(30)) {
+    return Status::InvalidArgument("lease_timeout: at least 30ms");
+  }
+  if (options.fetch_batch < 1) return Status::InvalidArgument("fetch_batch: at least 1");
+  auto url = redis::Options::FromUrl(options.redis_url);
+  if (!url) return url.status();
+  return std::unique_ptr<Worker>(new Worker(std::make_unique<Impl>(options)));
+}
+
+Worker::Worker(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Worker::~Worker() = default;
+
+Status Worker::Register(std::string_view name, Handler handler) {
+  return impl_->Register(name, std::move(handler));
+}
+
+Status Worker::RegisterBuiltins() { return worker::RegisterBuiltinHandlers(*this); }
+
+Status Worker::LoadPlugin(const std::string& path) {
+  // RTLD_NOW: a missing symbol fails here, with its name, not at the first job.
+  void* handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (handle == nullptr) {
+    const char* err = ::dlerror();
+    return Status::InvalidArgument("WORKER_PLUGINS: cannot load " + path + ": " +
+                                   (err ? err : "unknown error"));
+  }
+  using RegisterFn = int (*)(Worker*);
+  auto fn = reinterpret_cast<RegisterFn>(::dlsym(handle, "bananas_register_handlers"));
+  if (fn == nullptr) {
+    return Status::InvalidArgument("WORKER_PLUGINS: " + path +
+                                   " does not export bananas_register_handlers");
+  }
+  // The handle stays open for the life of the process: handlers point into it.
+  int rc = fn(this);
+  if (rc != 0) {
+    return Status::InvalidArgument("WORKER_PLUGINS: " + path +
+                                   ": bananas_register_handlers returned " + std::to_string(rc));
+  }
+  return Status::Ok();
+}
+
+std::vector<std::string> Worker::handler_names() const { return impl_->handler_names(); }
+Status Worker::Start() { return impl_->Start(); }
+void Worker::Stop() { impl_->Stop(); }
+void Worker::Wait() { impl_->Wait(); }
+const std::string& Worker::id() const { return impl_->id(); }
+WorkerStats Worker::stats() const { return impl_->stats(); }
+std::vector<ActiveJob> Worker::active_jobs() const { return impl_->active_jobs(); }
+
+}  // namespace bananas

@@ -1,0 +1,239 @@
+// The Worker against a real Redis: outcomes, timeouts, cancellation, filters and graceful
+// shutdown. Jobs are submitted with the public Client and awaited with Client::Wait.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "bananas/client.h"
+#include "bananas/worker.h"
+#include "redis_server.h"
+#include "test_util.h"
+
+namespace bananas::testing {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+class WorkerTest : public ::testing::Test {
+ protected:
+  static RedisServer& Server() {
+    static std::unique_ptr<RedisServer> server = [] {
+      auto s = RedisServer::Start();
+      if (!s) std::abort();
+      return std::move(*s);
+    }();
+    return *server;
+  }
+
+  void SetUp() override {
+    Server().Cli({"FLUSHALL"});
+    ClientOptions co;
+    co.redis_url = Server().url();
+    auto c = Client::Connect(co);
+    ASSERT_OK(c);
+    client_ = std::move(*c);
+  }
+
+  WorkerOptions Options() {
+    WorkerOptions o;
+    o.redis_url = Server().url();
+    o.concurrency = 4;
+    o.lease_timeout = milliseconds(600);  // heartbeat every 200 ms
+    o.shutdown_grace = seconds(5);
+    return o;
+  }
+
+  std::unique_ptr<Worker> StartWorker(const WorkerOptions& o,
+                                      const std::function<void(Worker&)>& extra = {}) {
+    auto w = Worker::Create(o);
+    EXPECT_OK(w);
+    if (!w) return nullptr;
+    EXPECT_OK((*w)->RegisterBuiltins());
+    if (extra) extra(**w);
+    EXPECT_OK((*w)->Start());
+    return std::move(*w);
+  }
+
+  std::string Submit(const std::string& name, const std::string& payload = "",
+                     int max_retries = 3, int64_t timeout_ms = 0) {
+    JobSpec spec;
+    spec.name = name;
+    spec.payload = payload;
+    spec.max_retries = max_retries;
+    spec.timeout_ms = timeout_ms;
+    auto r = client_->Submit(spec);
+    EXPECT_OK(r);
+    return r.ok() ? r->id : "";
+  }
+
+  Job WaitDone(const std::string& id) {
+    auto job = client_->Wait(id, seconds(30));
+    EXPECT_OK(job);
+    return job.ok() ? *job : Job{};
+  }
+
+  std::unique_ptr<Client> client_;
+};
+
+TEST_F(WorkerTest, RunsJobAndStoresResult) {
+  auto worker = StartWorker(Options());
+  std::string id = Submit("echo", R"({"hello":"world"})");
+  Job job = WaitDone(id);
+  EXPECT_EQ(job.state, JobState::kCompleted);
+  EXPECT_EQ(job.result, R"({"hello":"world"})");
+  EXPECT_EQ(job.attempts, 1);
+  worker->Stop();
+  worker->Wait();
+  EXPECT_EQ(worker->stats().succeeded, 1);
+}
+
+TEST_F(WorkerTest, ManyJobsAllCompleteOnce) {
+  std::atomic<int> runs{0};
+  auto counting = StartWorker(Options(), [&](Worker& w) {
+    ASSERT_OK(w.Register("count", [&](JobContext&) -> Result<std::string> {
+      runs.fetch_add(1);
+      return std::string("ok");
+    }));
+  });
+  std::vector<JobSpec> specs(500);
+  for (auto& s : specs) s.name = "count";
+  auto ids = client_->SubmitBatch(specs);
+  ASSERT_OK(ids);
+  for (const auto& s : *ids) EXPECT_EQ(WaitDone(s.id).state, JobState::kCompleted);
+  EXPECT_EQ(runs.load(), 500);
+}
+
+TEST_F(WorkerTest, ThrowingHandlerFailsWithItsMessage) {
+  auto worker = StartWorker(Options(), [](Worker& w) {
+    ASSERT_OK(w.Register("throws", [](JobContext&) -> Result<std::string> {
+      throw std::runtime_error("disk on fire");
+    }));
+  });
+  std::string id = Submit("throws", "", 0);
+  Job job = WaitDone(id);
+  EXPECT_EQ(job.state, JobState::kFailed);
+  EXPECT_NE(job.error.find("disk on fire"), std::string::npos) << job.error;
+}
+
+TEST_F(WorkerTest, PermanentErrorSkipsRetries) {
+  auto worker = StartWorker(Options());
+  std::string id = Submit("sleep", "not json", 5);
+  Job job = WaitDone(id);
+  EXPECT_EQ(job.state, JobState::kFailed);
+  EXPECT_EQ(job.attempts, 1);
+  EXPECT_NE(job.error.find("JSON object"), std::string::npos) << job.error;
+}
+
+TEST_F(WorkerTest, TimedOutJobFailsAsTimedOut) {
+  auto worker = StartWorker(Options(), [](Worker& w) {
+    // Ignores cancellation: the worker must fail it anyway, on time.
+    ASSERT_OK(w.Register("stuck", [](JobContext&) -> Result<std::string> {
+      std::this_thread::sleep_for(seconds(3));
+      return std::string("too late");
+    }));
+  });
+  std::string id = Submit("stuck", "", 0, 200);
+  auto start = std::chrono::steady_clock::now();
+  Job job = WaitDone(id);
+  EXPECT_EQ(job.state, JobState::kFailed);
+  EXPECT_NE(job.error.find("timed out after 200ms"), std::string::npos) << job.error;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, seconds(3));  // did not wait for it
+  // The pool replaced the stuck thread: other jobs still run.
+  EXPECT_EQ(WaitDone(Submit("noop")).state, JobState::kCompleted);
+}
+
+TEST_F(WorkerTest, CancelledActiveJobEndsCancelled) {
+  auto worker = StartWorker(Options());
+  std::string id = Submit("sleep", R"({"ms":30000})");
+  ASSERT_TRUE(WaitFor([&] {
+    auto j = client_->Get(id);
+    return j.ok() && j->state == JobState::kActive;
+  }));
+  auto c = client_->Cancel(id);
+  ASSERT_OK(c);
+  EXPECT_EQ(*c, CancelResult::kRequested);
+  Job job = WaitDone(id);
+  EXPECT_EQ(job.state, JobState::kCancelled);
+}
+
+TEST_F(WorkerTest, JobTypeFilterNeverTakesOtherTypes) {
+  WorkerOptions o = Options();
+  o.job_types = {"echo"};
+  auto worker = StartWorker(o);
+  std::string other = Submit("noop");
+  std::string mine = Submit("echo", "x");
+  EXPECT_EQ(WaitDone(mine).state, JobState::kCompleted);
+  auto job = client_->Get(other);
+  ASSERT_OK(job);
+  EXPECT_EQ(job->state, JobState::kPending);
+  EXPECT_EQ(job->attempts, 0);
+}
+
+TEST_F(WorkerTest, UnknownTypeFailsNamingIt) {
+  auto worker = StartWorker(Options());
+  std::string id = Submit("no.such.handler", "", 0);
+  Job job = WaitDone(id);
+  EXPECT_EQ(job.state, JobState::kFailed);
+  EXPECT_NE(job.error.find("no handler registered for job type \"no.such.handler\""),
+            std::string::npos);
+}
+
+TEST_F(WorkerTest, GracefulStopLetsRunningJobFinish) {
+  auto worker = StartWorker(Options());
+  std::string id = Submit("sleep", R"({"ms":300})");
+  ASSERT_TRUE(WaitFor([&] { return worker->stats().active == 1; }));
+  worker->Stop();
+  worker->Wait();
+  auto job = client_->Get(id);
+  ASSERT_OK(job);
+  EXPECT_EQ(job->state, JobState::kCompleted);
+  EXPECT_EQ(worker->stats().handed_back, 0);
+}
+
+TEST_F(WorkerTest, GraceExpiredJobIsHandedBackAndRunsElsewhere) {
+  WorkerOptions o = Options();
+  o.shutdown_grace = milliseconds(200);
+  auto first = StartWorker(o, [](Worker& w) {
+    ASSERT_OK(w.Register("slow", [](JobContext& c) -> Result<std::string> {
+      c.SleepFor(seconds(20));
+      return Status::Cancelled("interrupted");
+    }));
+  });
+  std::string id = Submit("slow");
+  ASSERT_TRUE(WaitFor([&] { return first->stats().active == 1; }));
+  first->Stop();
+  first->Wait();
+  EXPECT_EQ(first->stats().handed_back, 1);
+  auto pending = client_->Get(id);
+  ASSERT_OK(pending);
+  EXPECT_EQ(pending->state, JobState::kPending);
+  EXPECT_EQ(pending->attempts, 0);  // the interrupted run is not counted
+
+  auto second = StartWorker(Options(), [](Worker& w) {
+    ASSERT_OK(w.Register("slow", [](JobContext&) -> Result<std::string> {
+      return std::string("done on the second worker");
+    }));
+  });
+  Job job = WaitDone(id);
+  EXPECT_EQ(job.state, JobState::kCompleted);
+  EXPECT_EQ(job.result, "done on the second worker");
+}
+
+TEST_F(WorkerTest, WorkerRecordIsListed) {
+  auto worker = StartWorker(Options());
+  ASSERT_TRUE(WaitFor([&] {
+    return Server().Cli({"ZSCORE", "bananas:workers", worker->id()}) != "";
+  }));
+  EXPECT_EQ(Server().Cli({"HGET", "bananas:worker:" + worker->id(), "concurrency"}), "4");
+  worker->Stop();
+  worker->Wait();
+  EXPECT_EQ(Server().Cli({"ZSCORE", "bananas:workers", worker->id()}), "");
+}
+
+}  // namespace
+}  // namespace bananas::testing
