@@ -57,6 +57,12 @@ scheduler::SchedulerOptions ToSchedulerOptions(const Config& config) {
   options.redis_url = config.redis_url;
   options.prefix = config.prefix;
   options.lease_timeout = config.lease_timeout;
+  // SPEC §3: an expired lease is back in its queue within about two lease periods. The
+  // sweep runs at least every half lease (and at most every 5 s: it is one cheap
+  // ZRANGEBYSCORE per queue when nothing expired).
+  options.recovery_interval =
+      std::clamp<std::chrono::milliseconds>(config.lease_timeout / 2,
+                                            std::chrono::milliseconds(50), std::chrono::seconds(5));
   return options;
 }
 

@@ -28,6 +28,12 @@ using std::chrono::seconds;
 constexpr int kJobs = 5000;
 constexpr int kKills = 3;
 
+int64_t NowMs() {
+  return std::chrono::duration_cast<milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 class ChaosTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -133,6 +139,108 @@ TEST_F(ChaosTest, KilledWorkersLoseNoJob) {
   for (auto* p : {steady.get(), victim.get(), scheduler.get()}) {
     auto code = p->WaitExit(seconds(15));
     ASSERT_TRUE(code.has_value()) << "did not exit on SIGTERM\n" << p->Output();
+    EXPECT_EQ(*code, 0) << p->Output();
+  }
+}
+
+std::string SubmitOne(Client& client, const std::string& name, const std::string& payload,
+                      int64_t run_at_unix_ms = 0) {
+  JobSpec spec;
+  spec.name = name;
+  spec.payload = payload;
+  spec.run_at_unix_ms = run_at_unix_ms;
+  auto r = client.Submit(spec);
+  EXPECT_OK(r);
+  return r.ok() ? r->id : "";
+}
+
+bool IsActive(Client& client, const std::string& id) {
+  auto job = client.Get(id);
+  return job.ok() && job->state == JobState::kActive;
+}
+
+TEST_F(ChaosTest, SigtermLetsRunningJobFinishAndExitsZero) {
+  auto worker = Spawn("worker");
+  ASSERT_TRUE(worker);
+  std::string id = SubmitOne(*client_, "sleep", R"({"ms":700})");
+  ASSERT_TRUE(WaitFor([&] { return IsActive(*client_, id); }));
+  worker->Signal(SIGTERM);
+  auto code = worker->WaitExit(seconds(15));
+  ASSERT_TRUE(code.has_value()) << worker->Output();
+  EXPECT_EQ(*code, 0) << worker->Output();
+  auto job = client_->Get(id);
+  ASSERT_OK(job);
+  EXPECT_EQ(job->state, JobState::kCompleted);  // finished inside the grace period
+  EXPECT_EQ(job->attempts, 1);
+}
+
+TEST_F(ChaosTest, GraceRunOutHandsJobBackAndItCompletesOnAnotherWorker) {
+  auto env = Env();
+  env["SHUTDOWN_GRACE"] = "200ms";
+  auto first = Process::Start({{BANANAS_BIN, "worker"}, env});
+  ASSERT_OK(first);
+  std::string id = SubmitOne(*client_, "sleep", R"({"ms":1500})");
+  ASSERT_TRUE(WaitFor([&] { return IsActive(*client_, id); }));
+  (*first)->Signal(SIGTERM);
+  auto code = (*first)->WaitExit(seconds(15));
+  ASSERT_TRUE(code.has_value()) << (*first)->Output();
+  EXPECT_EQ(*code, 0) << (*first)->Output();
+  auto handed_back = client_->Get(id);
+  ASSERT_OK(handed_back);
+  EXPECT_EQ(handed_back->state, JobState::kPending);
+
+  auto second = Spawn("worker");
+  ASSERT_TRUE(second);
+  auto done = client_->Wait(id, seconds(30));
+  ASSERT_OK(done);
+  EXPECT_EQ(done->state, JobState::kCompleted);
+  EXPECT_EQ(done->attempts, 1);  // the interrupted run was not counted
+}
+
+TEST_F(ChaosTest, RedisRestartWithSameAofKeepsServicesRunning) {
+  auto scheduler = Spawn("scheduler");
+  auto worker = Spawn("worker");
+  ASSERT_TRUE(scheduler && worker);
+  std::string before = SubmitOne(*client_, "echo", "before");
+  ASSERT_OK(client_->Wait(before, seconds(30)));
+  // A delayed job that falls due while Redis is down, and work in flight.
+  std::string delayed = SubmitOne(*client_, "echo", "delayed", NowMs() + 300);
+  std::string running = SubmitOne(*client_, "sleep", R"({"ms":200})");
+
+  ASSERT_OK(server_->Restart());  // same port, same AOF directory
+
+  std::vector<std::string> after;
+  for (int i = 0; i < 50; ++i) {
+    // The client reconnects by itself; its first call after the restart may fail once.
+    auto id = [&] {
+      for (int attempt = 0; attempt < 50; ++attempt) {
+        JobSpec spec;
+        spec.name = "echo";
+        spec.payload = std::to_string(i);
+        auto r = client_->Submit(spec);
+        if (r.ok()) return r->id;
+      }
+      return std::string();
+    }();
+    ASSERT_FALSE(id.empty());
+    after.push_back(id);
+  }
+  std::string delayed_after = SubmitOne(*client_, "echo", "later", NowMs() + 200);
+  for (const auto& id : after) {
+    auto job = client_->Wait(id, seconds(60));
+    ASSERT_OK(job);
+    EXPECT_EQ(job->state, JobState::kCompleted);
+  }
+  for (const auto& id : {delayed, running, delayed_after}) {
+    auto job = client_->Wait(id, seconds(60));
+    ASSERT_OK(job);
+    EXPECT_EQ(job->state, JobState::kCompleted) << id;
+  }
+  EXPECT_EQ(client_->Get(before)->state, JobState::kCompleted);  // survived in the AOF
+  for (auto* p : {worker.get(), scheduler.get()}) {
+    p->Signal(SIGTERM);
+    auto code = p->WaitExit(seconds(15));
+    ASSERT_TRUE(code.has_value()) << p->Output();
     EXPECT_EQ(*code, 0) << p->Output();
   }
 }

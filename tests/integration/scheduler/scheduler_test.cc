@@ -375,8 +375,10 @@ TEST_F(SchedulerRestartTest, SurvivesRedisRestart) {
   ASSERT_TRUE(WaitFor([&] { return State(after) == "pending"; }, seconds(20)))
       << "state " << State(after);
   scheduler_->Stop();
-  scheduler_->Wait();  // so that stats() counts the promotion just seen in Redis
-  EXPECT_EQ(scheduler_->stats().promoted, 2);
+  scheduler_->Wait();
+  // At least the promotion after the restart. Not an exact count: a promotion whose reply
+  // was cut by the kill ran in Redis but is not counted (the connection never re-sends).
+  EXPECT_GE(scheduler_->stats().promoted, 1);
 }
 
 TEST_F(SchedulerRestartTest, StartsWhileRedisIsDown) {
