@@ -2,7 +2,7 @@
 PRESET ?= release
 JOBS ?= $(shell nproc)
 
-.PHONY: setup build run test test-release test-asan bench fmt clean
+.PHONY: setup build run test test-release test-asan test-fuzz bench fmt clean
 
 setup:
 	@bash scripts/setup
@@ -16,8 +16,9 @@ build: setup
 run: build
 	@./build/$(PRESET)/src/app/bananas dev
 
-# The whole suite: the release build, then again under AddressSanitizer + UBSan.
-test: test-release test-asan
+# The whole suite: the release build, then again under AddressSanitizer + UBSan, then the
+# fuzz targets for a bounded time (BANANAS_FUZZ_SECONDS each, 20 by default).
+test: test-release test-asan test-fuzz
 
 test-release: setup
 	@cmake --preset release >/dev/null
@@ -28,6 +29,12 @@ test-asan: setup
 	@cmake --preset asan >/dev/null
 	@cmake --build --preset asan -j $(JOBS)
 	@ctest --preset asan -j $(JOBS)
+
+# clang-14 + libFuzzer: only the fuzz targets are built in this tree (build/fuzz).
+test-fuzz: setup
+	@cmake --preset fuzz >/dev/null
+	@cmake --build --preset fuzz -j $(JOBS)
+	@ctest --preset fuzz
 
 bench: build
 	@./build/$(PRESET)/bench/queue_bench --benchmark_counters_tabular=true

@@ -2,11 +2,14 @@
 // hands over to one Run* function of run.h; it holds no logic of its own.
 //
 // Adding a subcommand: add_subcommand() here, its flags through AddConfigFlags() for its
-// Service, and a Run* function in run.h. Adding a setting: see config.h.
+// Service, and a Run* function in run.h (an admin command: admin.h). Adding a setting: see
+// config.h.
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <optional>
 #include <string>
 
+#include "app/admin.h"
 #include "app/config.h"
 #include "app/flags.h"
 #include "app/run.h"
@@ -25,6 +28,8 @@ int Main(int argc, char** argv) {
 
   Overrides overrides;
   DevOptions dev_options;
+  CLI::App* api = app.add_subcommand("api", "Serve the HTTP API: jobs, queues, DLQ, workers; /healthz, /readyz, /metrics.");
+  AddConfigFlags(*api, Service::kApi, overrides);
   CLI::App* worker = app.add_subcommand("worker", "Run handlers on jobs from Redis.");
   AddConfigFlags(*worker, Service::kWorker, overrides);
   CLI::App* scheduler =
@@ -40,6 +45,9 @@ int Main(int argc, char** argv) {
       ->capture_default_str()
       ->type_name("DIR");
 
+  AdminCommands admin;
+  admin.Add(app, overrides);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
@@ -47,9 +55,19 @@ int Main(int argc, char** argv) {
     return app.exit(error) == 0 ? kExitOk : kExitUsage;
   }
 
+  if (std::optional<std::string> chosen = admin.Chosen()) {
+    // The admin commands read REDIS_URL and BANANAS_PREFIX as the API server does.
+    Result<Config> config = LoadConfig(Service::kApi, ProcessEnv(), overrides);
+    if (!config) return ReportFailure(*chosen, config.status());
+    return admin.Run(*config);
+  }
+
   Service service = Service::kWorker;
   std::string_view command = "worker";
-  if (scheduler->parsed()) {
+  if (api->parsed()) {
+    service = Service::kApi;
+    command = "api";
+  } else if (scheduler->parsed()) {
     service = Service::kScheduler;
     command = "scheduler";
   } else if (dev->parsed()) {
@@ -67,7 +85,7 @@ int Main(int argc, char** argv) {
     case Service::kDev:
       return RunDev(*config, dev_options);
     case Service::kApi:
-      break;
+      return RunApi(*config);
   }
   return kExitUsage;
 }

@@ -6,9 +6,12 @@
 #include <cstdio>
 #include <memory>
 
+#include "api/server.h"
+#include "app/api_service.h"
 #include "app/own_redis.h"
 #include "app/signals.h"
 #include "bananas/worker.h"
+#include "obs/admin_server.h"
 #include "base/duration.h"
 #include "scheduler/scheduler.h"
 
@@ -105,17 +108,30 @@ std::string DescribeScheduler(const Config& config) {
          FormatDuration(config.lease_timeout);
 }
 
-// The admin listener (pprof, /metrics, /healthz) is a later issue; this line says where it
-// will be, so the start-up banner already has its final shape.
-std::string DescribePprof(const Config& config) {
-  return "pprof: not built yet (will listen on " + config.pprof_bind + ":" +
-         std::to_string(config.pprof_port) + ")";
+// The admin listener: /debug/pprof/*, /metrics, /healthz on PPROF_BIND:PPROF_PORT. A port
+// that is taken is reported loudly but does not stop the service: jobs matter more than
+// profiles, and a second worker on one host must still run (give it its own PPROF_PORT).
+std::unique_ptr<obs::AdminServer> StartAdmin(const Config& config) {
+  auto admin = std::make_unique<obs::AdminServer>();
+  Status started = admin->Start(config.pprof_bind, static_cast<uint16_t>(config.pprof_port));
+  if (!started.ok()) {
+    std::fprintf(stderr,
+                 "bananas: WARNING: pprof/metrics listener not started on %s:%d: %s "
+                 "(set PPROF_PORT to a free port, or 0 for any)\n",
+                 config.pprof_bind.c_str(), config.pprof_port, started.message().c_str());
+    std::fflush(stderr);
+    return nullptr;
+  }
+  return admin;
 }
 
-// The HTTP API slots in here: start it before the banner, print where it listens instead of
-// this line, and stop it first on shutdown (so no submit races the worker's hand-back).
-std::string DescribeApi(const Config& config) {
-  return "API: not built yet (will listen on port " + std::to_string(config.api_port) + ")";
+std::string DescribePprof(const Config& config, const obs::AdminServer* admin) {
+  if (admin == nullptr) {
+    return "pprof: not listening (" + config.pprof_bind + ":" + std::to_string(config.pprof_port) +
+           " unavailable)";
+  }
+  return "pprof: http://" + config.pprof_bind + ":" + std::to_string(admin->port()) +
+         "/debug/pprof/ (also /metrics, /healthz)";
 }
 
 std::string DescribeStats(const WorkerStats& stats) {
@@ -142,12 +158,32 @@ int ReportFailure(std::string_view command, const Status& status) {
   return status.IsInvalidArgument() ? kExitUsage : kExitFailure;
 }
 
+int RunApi(const Config& config) {
+  constexpr std::string_view kCommand = "api";
+  api::ApiOptions options = ToApiOptions(config);
+  Result<std::unique_ptr<api::ApiServer>> server = api::ApiServer::Start(options);
+  if (!server) return ReportFailure(kCommand, server.status());
+  Say("redis: " + config.RedactedRedisUrl() + ", key prefix " + config.prefix);
+  std::unique_ptr<obs::AdminServer> admin = StartAdmin(config);
+  Say(DescribePprof(config, admin.get()));
+  Say(DescribeApi(options, (*server)->port()));
+  Say("bananas api: ready");
+
+  int signal = WaitForSignal(/*include_children=*/false);
+  SayShutdown(kCommand, signal, nullptr);
+  ExitOnSecondSignal(nullptr);
+  (*server)->Stop();
+  Say("bananas api: stopped");
+  ExitNow(kExitOk);
+}
+
 int RunWorker(const Config& config) {
   constexpr std::string_view kCommand = "worker";
   Result<std::unique_ptr<Worker>> worker = BuildWorker(config);
   if (!worker) return ReportFailure(kCommand, worker.status());
   Say("redis: " + config.RedactedRedisUrl() + ", key prefix " + config.prefix);
-  Say(DescribePprof(config));
+  std::unique_ptr<obs::AdminServer> admin = StartAdmin(config);
+  Say(DescribePprof(config, admin.get()));
   Status started = (*worker)->Start();
   if (!started.ok()) return ReportFailure(kCommand, started);
   Say(DescribeWorker(config, **worker));
@@ -168,7 +204,8 @@ int RunScheduler(const Config& config) {
       scheduler::Scheduler::Create(ToSchedulerOptions(config));
   if (!scheduler) return ReportFailure(kCommand, scheduler.status());
   Say("redis: " + config.RedactedRedisUrl() + ", key prefix " + config.prefix);
-  Say(DescribePprof(config));
+  std::unique_ptr<obs::AdminServer> admin = StartAdmin(config);
+  Say(DescribePprof(config, admin.get()));
   Status started = (*scheduler)->Start();
   if (!started.ok()) return ReportFailure(kCommand, started);
   Say(DescribeScheduler(config));
@@ -206,8 +243,14 @@ int RunDev(const Config& base_config, const DevOptions& dev) {
       scheduler::Scheduler::Create(ToSchedulerOptions(config));
   if (!scheduler) return ReportFailure(kCommand, scheduler.status());
 
-  Say(DescribeApi(config));
-  Say(DescribePprof(config));
+  // The API starts before the banner and stops first, so that no submission races the
+  // worker's hand-back at shutdown.
+  api::ApiOptions api_options = ToApiOptions(config);
+  Result<std::unique_ptr<api::ApiServer>> api_server = api::ApiServer::Start(api_options);
+  if (!api_server) return ReportFailure(kCommand, api_server.status());
+  Say(DescribeApi(api_options, (*api_server)->port()));
+  std::unique_ptr<obs::AdminServer> admin = StartAdmin(config);
+  Say(DescribePprof(config, admin.get()));
   Status started = (*scheduler)->Start();
   if (!started.ok()) return ReportFailure(kCommand, started);
   started = (*worker)->Start();
@@ -234,6 +277,7 @@ int RunDev(const Config& base_config, const DevOptions& dev) {
   ExitOnSecondSignal([redis_child] {
     if (redis_child != nullptr) redis_child->Abandon();
   });
+  (*api_server)->Stop();
   // Worker first in spirit, both at once in fact: the worker's hand-back needs Redis, not
   // the scheduler, and Redis stops only after both are done.
   (*worker)->Stop();

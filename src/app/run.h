@@ -27,10 +27,12 @@ struct DevOptions {
   std::string data_dir = "./.bananas/dev-redis";
 };
 
+// The HTTP API server (src/api); prints "API: http://<bind>:<port> ..." with the bound port.
+int RunApi(const Config& config);
 int RunWorker(const Config& config);
 int RunScheduler(const Config& config);
-// Worker and scheduler in one process (the API joins them when it exists), with its own
-// redis-server when config.redis_url is empty.
+// API, worker and scheduler in one process, with its own redis-server when config.redis_url
+// is empty.
 int RunDev(const Config& config, const DevOptions& dev);
 
 }  // namespace bananas::app

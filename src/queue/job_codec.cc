@@ -45,7 +45,11 @@ Result<Job> DecodeJob(std::string_view id,
   Job job;
   job.id = std::string(id);
   bool has_name = false, has_state = false;
-  for (const auto& [field, value] : fields) {
+  for (const auto& entry : fields) {
+    // Named references, not a structured binding: clang 14 (the fuzz build) cannot capture
+    // structured bindings in the lambdas below.
+    const std::string& field = entry.first;
+    const std::string& value = entry.second;
     auto bad = [&] {
       return Status::Corruption("job " + std::string(id) + ": field " + field +
                                 ": cannot decode \"" + value.substr(0, 64) + "\"");

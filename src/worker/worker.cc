@@ -33,6 +33,7 @@
 #include <unordered_map>
 
 #include "base/clock.h"
+#include "obs/profiling.h"
 #include "queue/broker.h"
 #include "redis/connection.h"
 #include "worker/builtins.h"
@@ -292,6 +293,7 @@ class Worker::Impl {
 
   // Leases work for free slots; sleeps on the markers when there is none.
   static void FetchLoop(Shared& s) {
+    obs::RegisterThread("worker-fetch");
     auto connection = OpenConnection(s);
     auto blocking = OpenConnection(s);
     queue::Broker broker(*connection, s.broker_options);
@@ -364,6 +366,7 @@ class Worker::Impl {
   // Runs jobs until the worker finishes. Detached: a handler that never returns must not
   // block shutdown; the shared state outlives the Worker through `s`.
   static void ExecutorLoop(std::shared_ptr<Shared> s) {
+    obs::RegisterThread("worker-exec");
     while (true) {
       std::shared_ptr<Execution> e;
       {
@@ -396,6 +399,8 @@ class Worker::Impl {
     }
     Context context(e);
     Result<std::string> result = Status::Internal("handler did not return");
+    // CPU samples taken while the handler runs carry job_type and queue (pprof -tagfocus).
+    obs::ScopedJobLabels labels(e->job.name, e->job.queue);
     try {
       result = it->second(context);
     } catch (const std::exception& ex) {
@@ -424,6 +429,7 @@ class Worker::Impl {
   // would have expired; after that the recovery sweep owns the job and nothing is written.
   static void CompleteLoop(std::shared_ptr<Shared> sp) {
     Shared& s = *sp;
+    obs::RegisterThread("worker-complete");
     auto connection = OpenConnection(s);
     queue::Broker broker(*connection, s.broker_options);
     std::deque<Outcome> pending;
@@ -506,6 +512,7 @@ class Worker::Impl {
   // Renews leases every lease/3 and enforces deadlines in between.
   static void HeartbeatLoop(std::shared_ptr<Shared> sp) {
     Shared& s = *sp;
+    obs::RegisterThread("worker-heartbeat");
     auto connection = OpenConnection(s);
     queue::Broker broker(*connection, s.broker_options);
     const milliseconds beat = std::max(milliseconds(10), s.options.lease_timeout / 3);

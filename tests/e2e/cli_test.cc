@@ -139,8 +139,10 @@ TEST_F(CliWithPassword, WorkerNeverPrintsThePassword) {
 
 TEST_F(CliWithPassword, SchedulerAndDevNeverPrintThePassword) {
   for (const char* command : {"scheduler", "dev"}) {
-    std::unique_ptr<Process> process =
-        RunBananas({command, "--pprof-port", "0"}, {{"REDIS_URL", UrlWithPassword()}});
+    std::vector<std::string> args = {command, "--pprof-port", "0"};
+    // dev serves the API too: any free port, so that parallel tests never collide.
+    if (std::string_view(command) == "dev") args.insert(args.end(), {"--api-port", "0"});
+    std::unique_ptr<Process> process = RunBananas(args, {{"REDIS_URL", UrlWithPassword()}});
     ASSERT_NE(process, nullptr);
     ASSERT_TRUE(process->WaitForStdout("ready")) << process->Output();
     process->Signal(SIGTERM);

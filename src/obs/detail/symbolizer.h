@@ -1,0 +1,122 @@
+// Symbolizer: turns this process's PCs into function names, files and lines with libdw.
+//
+// Why in-process (pprof-design.md Q1, P2): `go tool pprof` is not google/pprof. Its own
+// DWARF reader leaves the names of namespaced C++ functions empty, so a profile must arrive
+// with names filled in and its mappings marked has_functions; pprof then never symbolizes.
+// libdw reads .symtab (static functions and lambdas work without -rdynamic) and applies the
+// PIE/ASLR load bias itself (dwfl_linux_proc_report on our own pid).
+//
+// Inline frames come from the DWARF scopes at the PC: innermost DW_TAG_inlined_subroutine
+// first, each caller's line from DW_AT_call_file/line, the real function last, which is the
+// order pprof wants in Location.line.
+//
+// Thread safety: none; libdw's Dwfl is not thread-safe. One Symbolizer per profile request.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+struct Dwfl;  // libdw's session type (elfutils/libdwfl.h)
+
+namespace bananas::obs::detail {
+
+struct SourceFrame {
+  std::string function;     // simplified demangled name, as pprof prints it: ns::Class::Method
+  std::string system_name;  // the mangled symbol, or the name when there is none
+  std::string file;         // absolute source path; empty without debug info
+  int64_t line = 0;         // 0 without debug info
+};
+
+struct Symbol {
+  std::vector<SourceFrame> frames;  // innermost first; never empty
+  uint64_t symbol_offset = 0;       // pc minus the start of the outermost function's symbol
+  int mapping = -1;                 // index into mappings(), or -1
+  bool known = false;               // false: frames holds a placeholder such as "[libc.so.6]"
+};
+
+// An executable mapping of the process (a text segment of the binary or a library).
+struct Mapping {
+  uint64_t start = 0;
+  uint64_t limit = 0;
+  uint64_t file_offset = 0;
+  std::string path;
+  std::string build_id;  // hex; empty when the file has none
+};
+
+class Symbolizer {
+ public:
+  // Reads /proc/self/maps and reports every loaded module to libdw. Never fails: a PC that
+  // cannot be resolved gets a frame named after its mapping, e.g. "[libstdc++.so.6.0.30]",
+  // which is what pprof itself prints for such frames.
+  Symbolizer();
+  Symbolizer(const Symbolizer&) = delete;
+  Symbolizer& operator=(const Symbolizer&) = delete;
+  ~Symbolizer();
+
+  // The symbol at `pc` (see unwind.h for the PC convention). Cached per Symbolizer.
+  const Symbol& Resolve(uint64_t pc);
+  // Executable mappings, the main executable first (pprof prints mapping 1 as "File:").
+  const std::vector<Mapping>& mappings() const { return mappings_; }
+  // False once the process's executable mappings differ from those read at construction
+  // (a library was loaded or unloaded): the Symbolizer would then miss or misname PCs.
+  bool IsCurrent() const;
+
+ private:
+  Symbol Lookup(uint64_t pc);
+  int MappingIndexOf(uint64_t pc) const;
+
+  ::Dwfl* dwfl_ = nullptr;
+  std::vector<Mapping> mappings_;
+  std::unordered_map<uint64_t, Symbol> cache_;
+};
+
+// One Symbolizer shared by all requests of an admin listener. Building one costs ~100 ms
+// of CPU (libdw reads and inflates the DWARF of the binary and of libc's debug files), and
+// each new PC costs a DWARF scope walk, so requests reuse it and its cache. It is rebuilt
+// when the mappings change and dropped after a period without use, so that an idle service
+// does not keep the DWARF in memory.
+//
+// Thread safety: Acquire serialises users; a Lease is used by one thread.
+class SharedSymbolizer {
+ public:
+  class Lease {
+   public:
+    Symbolizer& operator*() { return *symbolizer_; }
+    Symbolizer* operator->() { return symbolizer_; }
+
+   private:
+    friend class SharedSymbolizer;
+    Lease(std::unique_lock<std::mutex> lock, Symbolizer* symbolizer)
+        : lock_(std::move(lock)), symbolizer_(symbolizer) {}
+    std::unique_lock<std::mutex> lock_;
+    Symbolizer* symbolizer_;
+  };
+
+  // Blocks while another thread holds a lease.
+  Lease Acquire();
+  // Frees the Symbolizer if nobody acquired it for `idle`. Never blocks: returns at once
+  // if a lease is held.
+  void DropIfIdle(std::chrono::steady_clock::duration idle);
+
+ private:
+  std::mutex mu_;
+  std::unique_ptr<Symbolizer> symbolizer_;           // Guarded by mu_.
+  std::chrono::steady_clock::time_point last_used_;  // Guarded by mu_.
+};
+
+// Demangles `symbol` (returns it unchanged when it is not a C++ mangled name).
+std::string Demangle(std::string_view symbol);
+
+// Shortens a demangled C++ name the way pprof does by default: parameter lists, template
+// arguments, return types, cv/ref qualifiers, "[abi:cxx11]" and "[clone .isra.0]" removed;
+// "(anonymous namespace)", "{lambda()#1}" and operator names kept.
+//   "void bananas::Foo<int>(int) const [clone .cold]" -> "bananas::Foo"
+std::string SimplifyName(std::string_view demangled);
+
+}  // namespace bananas::obs::detail
