@@ -51,25 +51,33 @@ Result<std::unique_ptr<RedisExecutor>> RedisExecutor::Start(const Options& optio
 
 RedisExecutor::~RedisExecutor() { Stop(); }
 
-bool RedisExecutor::Push(Item item) {
+bool RedisExecutor::Post(Task task) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (stopping_ || queue_.size() >= options_.queue_limit) return false;
-    queue_.push_back(std::move(item));
+    if (stopping_ || tasks_.size() + submits_.size() >= options_.queue_limit) return false;
+    tasks_.push_back(std::move(task));
   }
   work_.notify_one();
   return true;
 }
 
-bool RedisExecutor::Post(Task task) { return Push(Item{std::move(task), std::nullopt, {}}); }
-
 bool RedisExecutor::PostSubmit(JobSpec spec, SubmitDone done) {
-  return Push(Item{{}, std::move(spec), std::move(done)});
+  bool wake;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_ || tasks_.size() + submits_.size() >= options_.queue_limit) return false;
+    submits_.push_back(Submit{std::move(spec), std::move(done)});
+    // While a batch is in flight this one waits for it: no thread could take it, so no
+    // thread is woken (that wake-up per request was most of the pool's cost).
+    wake = !submit_in_flight_;
+  }
+  if (wake) work_.notify_one();
+  return true;
 }
 
 size_t RedisExecutor::queued() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return queue_.size();
+  return tasks_.size() + submits_.size();
 }
 
 void RedisExecutor::Stop() {
@@ -87,50 +95,58 @@ void RedisExecutor::Stop() {
 
 void RedisExecutor::Loop(Thread& thread) {
   while (true) {
-    std::vector<Item> items;
+    std::vector<Submit> submits;
+    Task task;
     bool stopping;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      work_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      work_.wait(lock, [&] {
+        return stopping_ || !tasks_.empty() || (!submits_.empty() && !submit_in_flight_);
+      });
       stopping = stopping_;
-      if (queue_.empty()) return;  // stopping, and nothing left to answer
-      // A run of submissions at the head is taken whole (up to the batch bound); any other
-      // task alone. Order among submissions is kept; a task never overtakes a submission
-      // posted before it.
-      if (queue_.front().spec.has_value()) {
-        while (!queue_.empty() && queue_.front().spec.has_value() &&
-               items.size() < options_.max_submit_batch) {
-          items.push_back(std::move(queue_.front()));
-          queue_.pop_front();
-        }
-      } else {
-        items.push_back(std::move(queue_.front()));
-        queue_.pop_front();
+      if (stopping) {
+        // Answer everything left, then leave.
+        if (tasks_.empty() && submits_.empty()) return;
       }
-      // More work left: let another thread take it while this one runs.
-      if (!queue_.empty()) work_.notify_one();
+      if (!submits_.empty() && (!submit_in_flight_ || stopping)) {
+        // Group commit: every submission that arrived while the previous batch was in
+        // flight goes into this one (up to the bound).
+        while (!submits_.empty() && submits.size() < options_.max_submit_batch) {
+          submits.push_back(std::move(submits_.front()));
+          submits_.pop_front();
+        }
+        submit_in_flight_ = true;
+      } else {
+        task = std::move(tasks_.front());
+        tasks_.pop_front();
+      }
+      // More work another thread could take now: let it, while this one runs.
+      if (!tasks_.empty()) work_.notify_one();
     }
     if (stopping) {
-      for (Item& item : items) {
-        if (item.task) {
-          item.task(nullptr);
-        } else {
-          item.done(Status::Unavailable("api: shutting down"));
-        }
-      }
-      continue;
-    }
-    thread.clock.Set(NowUnixMs());
-    if (items.front().task) {
+      if (task) task(nullptr);
+      for (Submit& s : submits) s.done(Status::Unavailable("api: shutting down"));
+    } else if (task) {
+      thread.clock.Set(NowUnixMs());
       Context context{*thread.connection, *thread.broker, *thread.inspector};
-      items.front().task(&context);
+      task(&context);
     } else {
-      RunSubmits(thread, items);
+      thread.clock.Set(NowUnixMs());
+      RunSubmits(thread, submits);
+    }
+    if (!submits.empty()) {
+      bool more;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        submit_in_flight_ = false;
+        more = !submits_.empty();
+      }
+      if (more) work_.notify_one();
     }
   }
 }
 
-void RedisExecutor::RunSubmits(Thread& thread, std::vector<Item>& items) {
+void RedisExecutor::RunSubmits(Thread& thread, std::vector<Submit>& items) {
   // One EnqueueBatch per queue: each is one atomic script call, and a failure in one queue
   // then fails only the requests whose jobs it would have written.
   std::map<std::string, std::vector<size_t>> by_queue;
@@ -146,7 +162,7 @@ void RedisExecutor::RunSubmits(Thread& thread, std::vector<Item>& items) {
       continue;
     }
     for (size_t k = 0; k < positions.size(); ++k) {
-      Item& item = items[positions[k]];
+      Submit& item = items[positions[k]];
       queue::EnqueueResult& r = (*results)[k];
       if (!r.duplicate) {
         item.done(Submitted{JobFromSpec(specs[k], r.id, now), false});

@@ -9,11 +9,13 @@
 //
 // Entry points:
 //   Post(task)          any Redis work: task(&context) on one pool thread.
-//   PostSubmit(spec)    one job to enqueue. Submissions waiting in the queue are merged, up to
-//                       Options::max_submit_batch, into one Broker::EnqueueBatch call: one
-//                       script call and one round trip for many concurrent HTTP requests (the
-//                       group commit that lets one Redis core take tens of thousands of
-//                       submissions a second). Each request still gets its own answer.
+//   PostSubmit(spec)    one job to enqueue. One batch of submissions is in flight at a time;
+//                       every submission that arrives meanwhile joins the next, up to
+//                       Options::max_submit_batch, in one Broker::EnqueueBatch call per queue:
+//                       one script call and one round trip for many concurrent HTTP requests
+//                       (a group commit: batches grow with the load, a lone request goes at
+//                       once). Each request still gets its own answer. Tasks and submissions
+//                       are not ordered with respect to each other.
 //
 // Bounds: Options::threads threads, each owning one Connection, Broker and Inspector (never
 // shared); at most Options::queue_limit tasks waiting (Post/PostSubmit return false beyond:
@@ -89,23 +91,25 @@ class RedisExecutor {
   size_t queued() const;
 
  private:
-  struct Item {
-    Task task;                    // set for Post
-    std::optional<JobSpec> spec;  // set for PostSubmit
+  struct Submit {
+    std::optional<JobSpec> spec;  // moved out when the batch is built
     SubmitDone done;
   };
   struct Thread;
 
   explicit RedisExecutor(const Options& options);
-  bool Push(Item item);
   void Loop(Thread& thread);
-  void RunSubmits(Thread& thread, std::vector<Item>& items);
+  void RunSubmits(Thread& thread, std::vector<Submit>& submits);
 
   const Options options_;
   mutable std::mutex mu_;
   std::condition_variable work_;
-  std::deque<Item> queue_;  // Guarded by mu_.
-  bool stopping_ = false;   // Guarded by mu_.
+  std::deque<Task> tasks_;      // Guarded by mu_.
+  std::deque<Submit> submits_;  // Guarded by mu_.
+  // One batch of submissions in flight at a time (group commit): the next batch takes all
+  // that arrived meanwhile. Other tasks run on the other threads.
+  bool submit_in_flight_ = false;  // Guarded by mu_.
+  bool stopping_ = false;          // Guarded by mu_.
   std::vector<std::unique_ptr<Thread>> threads_;
 };
 
