@@ -89,6 +89,10 @@ struct Job {
   std::vector<JobError> errors;
 };
 
+// The longest per-job timeout accepted (30 days): beyond it a lost worker's job would wait
+// longer than anyone watches for it.
+inline constexpr int64_t kMaxJobTimeoutMs = 30LL * 24 * 3'600'000;
+
 // Validation of submitted fields; the InvalidArgument message names the field.
 Status ValidateJobName(std::string_view name);
 Status ValidateQueueName(std::string_view queue);

@@ -53,7 +53,7 @@ RedisExecutor::~RedisExecutor() { Stop(); }
 
 bool RedisExecutor::Post(Task task) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<obs::ProfiledMutex> lock(mu_);
     if (stopping_ || tasks_.size() + submits_.size() >= options_.queue_limit) return false;
     tasks_.push_back(std::move(task));
   }
@@ -64,7 +64,7 @@ bool RedisExecutor::Post(Task task) {
 bool RedisExecutor::PostSubmit(JobSpec spec, SubmitDone done) {
   bool wake;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<obs::ProfiledMutex> lock(mu_);
     if (stopping_ || tasks_.size() + submits_.size() >= options_.queue_limit) return false;
     submits_.push_back(Submit{std::move(spec), std::move(done)});
     // While a batch is in flight this one waits for it: no thread could take it, so no
@@ -76,13 +76,13 @@ bool RedisExecutor::PostSubmit(JobSpec spec, SubmitDone done) {
 }
 
 size_t RedisExecutor::queued() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<obs::ProfiledMutex> lock(mu_);
   return tasks_.size() + submits_.size();
 }
 
 void RedisExecutor::Stop() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<obs::ProfiledMutex> lock(mu_);
     if (stopping_ && threads_.empty()) return;
     stopping_ = true;
   }
@@ -99,7 +99,7 @@ void RedisExecutor::Loop(Thread& thread) {
     Task task;
     bool stopping;
     {
-      std::unique_lock<std::mutex> lock(mu_);
+      std::unique_lock<obs::ProfiledMutex> lock(mu_);
       work_.wait(lock, [&] {
         return stopping_ || !tasks_.empty() || (!submits_.empty() && !submit_in_flight_);
       });
@@ -137,7 +137,7 @@ void RedisExecutor::Loop(Thread& thread) {
     if (!submits.empty()) {
       bool more;
       {
-        std::lock_guard<std::mutex> lock(mu_);
+        std::lock_guard<obs::ProfiledMutex> lock(mu_);
         submit_in_flight_ = false;
         more = !submits_.empty();
       }

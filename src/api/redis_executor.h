@@ -43,6 +43,7 @@
 #include "bananas/job.h"
 #include "bananas/status.h"
 #include "base/clock.h"
+#include "obs/profiled_mutex.h"
 #include "queue/broker.h"
 #include "redis/connection.h"
 
@@ -102,8 +103,10 @@ class RedisExecutor {
   void RunSubmits(Thread& thread, std::vector<Submit>& submits);
 
   const Options options_;
-  mutable std::mutex mu_;
-  std::condition_variable work_;
+  // A ProfiledMutex: contention between HTTP threads posting and pool threads taking shows
+  // in /debug/pprof/mutex and /debug/pprof/block.
+  mutable obs::ProfiledMutex mu_;
+  std::condition_variable_any work_;
   std::deque<Task> tasks_;      // Guarded by mu_.
   std::deque<Submit> submits_;  // Guarded by mu_.
   // One batch of submissions in flight at a time (group commit): the next batch takes all

@@ -23,7 +23,7 @@ namespace bananas::api {
 
 // Limits of a submission. Values are the API's; if you change one, change docs/API.md and
 // the OpenAPI document (openapi.cc).
-inline constexpr int64_t kMaxTimeoutMs = 30LL * 24 * 3'600'000;  // 30 days
+inline constexpr int64_t kMaxTimeoutMs = kMaxJobTimeoutMs;  // 30 days
 inline constexpr int64_t kMaxDelayMs = 366LL * 24 * 3'600'000;   // a year and a day
 inline constexpr int64_t kMaxUniqueTtlMs = 366LL * 24 * 3'600'000;
 inline constexpr size_t kMaxUniqueKeyBytes = 256;

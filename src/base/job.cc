@@ -70,7 +70,10 @@ Status ValidateJobSpec(const JobSpec& spec) {
   if (spec.max_retries < 0 || spec.max_retries > 100) {
     return Status::InvalidArgument("max_retries: must be between 0 and 100");
   }
-  if (spec.timeout_ms < 0) return Status::InvalidArgument("timeout_ms: must not be negative");
+  if (spec.timeout_ms < 0 || spec.timeout_ms > kMaxJobTimeoutMs) {
+    return Status::InvalidArgument("timeout_ms: must be from 0 to " +
+                                   std::to_string(kMaxJobTimeoutMs) + " (30 days)");
+  }
   if (spec.run_at_unix_ms < 0) return Status::InvalidArgument("run_at: must not be negative");
   if (spec.unique_ttl_ms < 0) {
     return Status::InvalidArgument("unique_ttl_ms: must not be negative");

@@ -73,7 +73,16 @@ std::string_view QueueOfJobId(std::string_view id) {
   for (size_t i = 0; i < kUlidLength; ++i) {
     if (DecodeCrockford(id[i]) < 0) return {};
   }
-  return id.substr(kUlidLength + 1);
+  // The queue part becomes a hash tag in key names: a brace or a colon from a hand-made id
+  // must not reach one (same rule as ValidateQueueName).
+  std::string_view queue = id.substr(kUlidLength + 1);
+  if (queue.size() > 64) return {};
+  for (char c : queue) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '.' || c == '-';
+    if (!ok) return {};
+  }
+  return queue;
 }
 
 int64_t TimeOfJobId(std::string_view id) {

@@ -33,6 +33,7 @@
 #include <unordered_map>
 
 #include "base/clock.h"
+#include "obs/profiled_mutex.h"
 #include "obs/profiling.h"
 #include "queue/broker.h"
 #include "redis/connection.h"
@@ -177,7 +178,7 @@ class Worker::Impl {
   }
 
   void Stop() {
-    std::lock_guard<std::mutex> lock(shared_->mu);
+    std::lock_guard<obs::ProfiledMutex> lock(shared_->mu);
     shared_->stopping = true;
     shared_->cv.notify_all();
     shared_->slots_cv.notify_all();
@@ -186,7 +187,7 @@ class Worker::Impl {
   void Wait() {
     if (!started_ || waited_) return;
     {
-      std::unique_lock<std::mutex> lock(shared_->mu);
+      std::unique_lock<obs::ProfiledMutex> lock(shared_->mu);
       shared_->cv.wait(lock, [&] { return shared_->stopping; });
     }
     waited_ = true;
@@ -195,13 +196,13 @@ class Worker::Impl {
     Shared& s = *shared_;
     {
       // Grace: running jobs may finish and be acked.
-      std::unique_lock<std::mutex> lock(s.mu);
+      std::unique_lock<obs::ProfiledMutex> lock(s.mu);
       auto grace_end = SteadyClock::now() + s.options.shutdown_grace;
       s.slots_cv.wait_until(lock, grace_end, [&] { return s.active.empty(); });
     }
     HandBack(s);
     {
-      std::unique_lock<std::mutex> lock(s.mu);
+      std::unique_lock<obs::ProfiledMutex> lock(s.mu);
       // The completer finishes what is queued, then every loop ends.
       s.slots_cv.wait(lock, [&] { return s.active.empty(); });
       s.finished = true;
@@ -216,14 +217,14 @@ class Worker::Impl {
   const std::string& id() const { return shared_->worker_id; }
 
   WorkerStats stats() const {
-    std::lock_guard<std::mutex> lock(shared_->mu);
+    std::lock_guard<obs::ProfiledMutex> lock(shared_->mu);
     WorkerStats st = shared_->stats;
     st.active = static_cast<int>(shared_->active.size());
     return st;
   }
 
   std::vector<ActiveJob> active_jobs() const {
-    std::lock_guard<std::mutex> lock(shared_->mu);
+    std::lock_guard<obs::ProfiledMutex> lock(shared_->mu);
     std::vector<ActiveJob> out;
     for (const auto& [id, e] : shared_->active) {
       out.push_back({e->job.id, e->job.name, e->job.queue, e->started_unix_ms, e->progress.load()});
@@ -261,12 +262,13 @@ class Worker::Impl {
     // The list the fetcher blocks on besides the markers; Wait() pushes to it.
     std::string WakeKey() const { return options.prefix + ":worker:" + worker_id + ":wake"; }
 
-    // Guarded by mu.
-    mutable std::mutex mu;
-    std::condition_variable cv;        // stopping / finished changes
-    std::condition_variable slots_cv;  // active shrank
-    std::condition_variable run_cv;    // run_queue grew
-    std::condition_variable done_cv;   // outcomes grew
+    // Guarded by mu: a ProfiledMutex, so that contention between the fetcher, the executors
+    // and the completer shows in /debug/pprof/mutex and /debug/pprof/block.
+    mutable obs::ProfiledMutex mu;
+    std::condition_variable_any cv;        // stopping / finished changes
+    std::condition_variable_any slots_cv;  // active shrank
+    std::condition_variable_any run_cv;    // run_queue grew
+    std::condition_variable_any done_cv;   // outcomes grew
     bool stopping = false;
     bool finished = false;
     std::unordered_map<std::string, std::shared_ptr<Execution>> active;
@@ -301,7 +303,7 @@ class Worker::Impl {
     while (true) {
       int free_slots;
       {
-        std::unique_lock<std::mutex> lock(s.mu);
+        std::unique_lock<obs::ProfiledMutex> lock(s.mu);
         s.slots_cv.wait(lock, [&] {
           return s.stopping ||
                  static_cast<int>(s.active.size()) < s.options.concurrency;
@@ -331,7 +333,7 @@ class Worker::Impl {
       if (got_any) continue;
       if (failed) {
         // Redis is down: wait a little (the connection's own backoff paces reconnects too).
-        std::unique_lock<std::mutex> lock(s.mu);
+        std::unique_lock<obs::ProfiledMutex> lock(s.mu);
         s.cv.wait_for(lock, milliseconds(200), [&] { return s.stopping; });
         continue;
       }
@@ -345,7 +347,7 @@ class Worker::Impl {
   static void Dispatch(Shared& s, std::vector<queue::LeasedJob> jobs) {
     auto now = SteadyClock::now();
     int64_t now_ms = NowUnixMs();
-    std::lock_guard<std::mutex> lock(s.mu);
+    std::lock_guard<obs::ProfiledMutex> lock(s.mu);
     for (auto& job : jobs) {
       auto e = std::make_shared<Execution>();
       milliseconds timeout = job.timeout_ms > 0 ? milliseconds(job.timeout_ms) : s.options.job_timeout;
@@ -370,7 +372,7 @@ class Worker::Impl {
     while (true) {
       std::shared_ptr<Execution> e;
       {
-        std::unique_lock<std::mutex> lock(s->mu);
+        std::unique_lock<obs::ProfiledMutex> lock(s->mu);
         s->run_cv.wait(lock, [&] { return s->finished || !s->run_queue.empty(); });
         if (s->run_queue.empty()) return;  // finished
         e = std::move(s->run_queue.front());
@@ -382,7 +384,7 @@ class Worker::Impl {
         // wrote this job's outcome; this thread is done.
         return;
       }
-      std::lock_guard<std::mutex> lock(s->mu);
+      std::lock_guard<obs::ProfiledMutex> lock(s->mu);
       s->outcomes.push_back(std::move(outcome));
       s->done_cv.notify_one();
     }
@@ -435,7 +437,7 @@ class Worker::Impl {
     std::deque<Outcome> pending;
     while (true) {
       {
-        std::unique_lock<std::mutex> lock(s.mu);
+        std::unique_lock<obs::ProfiledMutex> lock(s.mu);
         if (pending.empty()) {
           s.done_cv.wait(lock, [&] { return s.finished || !s.outcomes.empty(); });
         } else {
@@ -489,7 +491,7 @@ class Worker::Impl {
         done.push_back(o->execution);
       }
       pending = std::move(retry_later);
-      std::lock_guard<std::mutex> lock(s.mu);
+      std::lock_guard<obs::ProfiledMutex> lock(s.mu);
       s.stats.succeeded += succeeded;
       s.stats.failed += failed;
       s.stats.lease_lost += lost;
@@ -520,7 +522,7 @@ class Worker::Impl {
     while (true) {
       std::vector<std::shared_ptr<Execution>> snapshot;
       {
-        std::unique_lock<std::mutex> lock(s.mu);
+        std::unique_lock<obs::ProfiledMutex> lock(s.mu);
         auto wake = next_beat;
         for (const auto& [id, e] : s.active) {
           if (!e->decided && e->deadline < wake) wake = e->deadline;
@@ -559,7 +561,7 @@ class Worker::Impl {
     o.result = TimeoutMessage(*sp, *e);
     bool running;
     {
-      std::lock_guard<std::mutex> lock(sp->mu);
+      std::lock_guard<obs::ProfiledMutex> lock(sp->mu);
       // Still queued (never started) or running: either way its thread, if any, is lost to us.
       running = std::find(sp->run_queue.begin(), sp->run_queue.end(), e) == sp->run_queue.end();
       if (!running) sp->run_queue.erase(std::find(sp->run_queue.begin(), sp->run_queue.end(), e));
@@ -622,7 +624,7 @@ class Worker::Impl {
   static void HandBack(Shared& s) {
     std::vector<std::shared_ptr<Execution>> left;
     {
-      std::lock_guard<std::mutex> lock(s.mu);
+      std::lock_guard<obs::ProfiledMutex> lock(s.mu);
       for (const auto& [id, e] : s.active) {
         if (e->Decide()) left.push_back(e);
       }
@@ -645,7 +647,7 @@ class Worker::Impl {
       }
       for (bool b : *r) handed += b ? 1 : 0;
     }
-    std::lock_guard<std::mutex> lock(s.mu);
+    std::lock_guard<obs::ProfiledMutex> lock(s.mu);
     s.stats.handed_back += handed;
     for (const auto& e : left) s.active.erase(e->job.id);
     s.slots_cv.notify_all();

@@ -154,12 +154,17 @@ class Session {
     }
   }
 
-  void Drain() {
+  // Moves ready samples into counts(); returns the PCs not seen before in this session.
+  std::vector<uint64_t> Drain() {
+    std::vector<uint64_t> fresh;
     for (uint64_t i = 0; i < kRingSlots; ++i) {
       RingSlot& slot = ring_[i];
       if (slot.state.load(std::memory_order_acquire) != kReady) continue;
       SampleKey key;
       std::get<0>(key).assign(slot.pcs, slot.pcs + slot.depth);
+      for (int f = 0; f < slot.depth; ++f) {
+        if (seen_pcs_.insert(slot.pcs[f]).second) fresh.push_back(slot.pcs[f]);
+      }
       auto name = names_.find(slot.tid);
       std::get<1>(key) =
           name != names_.end() && !name->second.empty() ? name->second : std::to_string(slot.tid);
@@ -168,6 +173,7 @@ class Session {
       counts_[std::move(key)] += slot.weight;
       slot.state.store(kFree, std::memory_order_release);
     }
+    return fresh;
   }
 
   void DeleteAllTimers() {
@@ -187,6 +193,7 @@ class Session {
   std::unordered_map<pid_t, std::string> names_;
   std::map<SampleKey, int64_t> counts_;
   std::map<pid_t, std::string> blocked_;
+  std::unordered_set<uint64_t> seen_pcs_;
 };
 
 // Releases the profiling slot and the ring on every exit path.
@@ -210,7 +217,7 @@ class Slot {
 bool CpuProfileInProgress() { return g_busy.load(std::memory_order_acquire); }
 
 Result<Profile> CollectCpuProfile(std::chrono::nanoseconds duration, int hz,
-                                  const std::atomic<bool>& stop) {
+                                  const std::atomic<bool>& stop, const NewPcsCallback& on_new_pcs) {
   if (hz <= 0 || hz > 1000) return Status::InvalidArgument("cpu profile: hz must be in 1..1000");
   if (g_busy.exchange(true, std::memory_order_acq_rel)) {
     return Status::FailedPrecondition("cpu profiling already in use");
@@ -238,7 +245,8 @@ Result<Profile> CollectCpuProfile(std::chrono::nanoseconds duration, int hz,
     if (now >= deadline) break;
     std::this_thread::sleep_for(std::min<std::chrono::nanoseconds>(kDrainInterval, deadline - now));
     session.Rescan();
-    session.Drain();
+    std::vector<uint64_t> fresh = session.Drain();
+    if (on_new_pcs && !fresh.empty()) on_new_pcs(fresh);
   }
   session.DeleteAllTimers();
   g_active.store(false, std::memory_order_release);

@@ -21,6 +21,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
+#include <vector>
 
 #include "bananas/status.h"
 #include "obs/detail/profile.h"
@@ -34,8 +36,14 @@ inline constexpr int kDefaultCpuHz = 100;
 // `job_type` and `queue` (obs::SetJobLabels).
 // FailedPrecondition("cpu profiling already in use") if another profile is running;
 // Internal if the kernel refuses the timers or the ring cannot be mapped.
+//
+// `on_new_pcs`, if set, is called from the sampling loop (every drain, ~50 ms) with the PCs
+// seen for the first time in this profile, so that a caller can symbolize while the samples
+// are still being taken instead of after.
+using NewPcsCallback = std::function<void(const std::vector<uint64_t>&)>;
 [[nodiscard]] Result<Profile> CollectCpuProfile(std::chrono::nanoseconds duration, int hz,
-                                                const std::atomic<bool>& stop);
+                                                const std::atomic<bool>& stop,
+                                                const NewPcsCallback& on_new_pcs = {});
 
 // True while a CPU profile is being collected.
 bool CpuProfileInProgress();

@@ -1,15 +1,21 @@
 #include "obs/detail/pprof_handlers.h"
 
 #include <dlfcn.h>
+#include <pthread.h>
+#include <signal.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cinttypes>
 #include <cstdio>
+#include <condition_variable>
 #include <cstdlib>
 #include <fstream>
+#include <future>
 #include <map>
+#include <mutex>
 #include <sstream>
+#include <thread>
 #include <tuple>
 
 #include "obs/detail/contention.h"
@@ -320,6 +326,39 @@ Result<std::string> CollectText(const std::string& name, int64_t debug,
   return "threadcreate profile: total " + std::to_string(ListThreads().size()) + "\n";
 }
 
+// PCs handed from the CPU profiler's sampling loop to the thread that symbolizes them.
+class PcFeed {
+ public:
+  void Put(const std::vector<uint64_t>& pcs) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      pcs_.insert(pcs_.end(), pcs.begin(), pcs.end());
+    }
+    changed_.notify_one();
+  }
+  void Close() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      closed_ = true;
+    }
+    changed_.notify_one();
+  }
+  // Waits for PCs; false once closed and drained.
+  bool Take(std::vector<uint64_t>& out) {
+    std::unique_lock<std::mutex> lock(mu_);
+    changed_.wait(lock, [&] { return closed_ || !pcs_.empty(); });
+    out.swap(pcs_);
+    pcs_.clear();
+    return !out.empty() || !closed_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable changed_;
+  std::vector<uint64_t> pcs_;  // Guarded by mu_.
+  bool closed_ = false;        // Guarded by mu_.
+};
+
 int StatusForError(const Status& status) {
   // 501: the build cannot serve this profile at all (no jemalloc); retrying will not help.
   return status.IsUnavailable() ? 501 : 500;
@@ -422,7 +461,35 @@ AdminResponse PprofHandlers::CpuProfile(const AdminRequest& request) {
                                std::to_string(max_profile_duration_.count()) + "s");
   }
   if (stopping_.load(std::memory_order_acquire)) return PprofError(503, "server is stopping");
-  Result<Profile> profile = CollectCpuProfile(duration, kDefaultCpuHz, stopping_);
+  // Symbolize while the samples are taken, not after: reading the DWARF costs ~100 ms of
+  // CPU and every new PC a scope walk (seconds for a busy HTTP server's first profile on a
+  // loaded machine), and `go tool pprof` gives up on a profile that has not arrived 1.5 x
+  // seconds after it asked. A helper thread takes the PCs each drain finds for the first
+  // time; it is born with SIGPROF blocked (the mask is inherited), so the profile does not
+  // show its own preparation.
+  PcFeed feed;
+  sigset_t profiling, previous;
+  sigemptyset(&profiling);
+  sigaddset(&profiling, SIGPROF);
+  pthread_sigmask(SIG_BLOCK, &profiling, &previous);
+  std::promise<void> named;
+  std::thread symbolize([this, &feed, &named] {
+    pthread_setname_np(pthread_self(), "pprof-symbols");  // as the profile's comment names it
+    named.set_value();
+    std::vector<uint64_t> pcs;
+    do {
+      // A lease per batch: other requests (thread dumps, heap) are served in between.
+      SharedSymbolizer::Lease lease = symbolizer_.Acquire();
+      for (uint64_t pc : pcs) lease->Resolve(pc);
+    } while (feed.Take(pcs));
+  });
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  named.get_future().wait();
+  Result<Profile> profile =
+      CollectCpuProfile(duration, kDefaultCpuHz, stopping_,
+                        [&feed](const std::vector<uint64_t>& pcs) { feed.Put(pcs); });
+  feed.Close();
+  symbolize.join();
   if (!profile.ok()) {
     return PprofError(500, "Could not enable CPU profiling: " + profile.status().message());
   }

@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <memory>
 #include <string>
 
 namespace bananas::obs::detail {
@@ -354,6 +355,87 @@ int Symbolizer::MappingIndexOf(uint64_t pc) const {
   return -1;
 }
 
+struct Symbolizer::CuIndex {
+  struct Range {
+    Dwarf_Addr low = 0;
+    Dwarf_Addr high = 0;  // exclusive
+    Dwarf_Die function;
+  };
+  std::vector<Range> ranges;  // sorted by low
+
+  explicit CuIndex(Dwarf_Die* cu) {
+    Add(cu);
+    std::sort(ranges.begin(), ranges.end(),
+              [](const Range& a, const Range& b) { return a.low < b.low; });
+  }
+
+  // Functions with code, found in the unit and inside its namespaces and classes (GCC puts
+  // some definitions there); not inside functions, whose nested scopes ScopesAt walks.
+  void Add(Dwarf_Die* parent) {
+    Dwarf_Die child;
+    if (dwarf_child(parent, &child) != 0) return;
+    do {
+      switch (dwarf_tag(&child)) {
+        case DW_TAG_subprogram: {
+          Dwarf_Addr base = 0, start = 0, end = 0;
+          ptrdiff_t offset = 0;
+          while ((offset = dwarf_ranges(&child, offset, &base, &start, &end)) > 0) {
+            if (end > start) ranges.push_back(Range{start, end, child});
+          }
+          break;
+        }
+        case DW_TAG_namespace:
+        case DW_TAG_class_type:
+        case DW_TAG_structure_type:
+        case DW_TAG_union_type:
+          Add(&child);
+          break;
+        default:
+          break;
+      }
+    } while (dwarf_siblingof(&child, &child) == 0);
+  }
+
+  // Innermost first: the inlined calls containing `address`, then the function; empty when
+  // no indexed function contains it.
+  std::vector<Dwarf_Die> ScopesAt(Dwarf_Addr address) const {
+    auto it = std::upper_bound(ranges.begin(), ranges.end(), address,
+                               [](Dwarf_Addr a, const Range& r) { return a < r.low; });
+    if (it == ranges.begin()) return {};
+    --it;
+    if (address >= it->high) return {};
+    std::vector<Dwarf_Die> chain{it->function};  // outermost first while building
+    Dwarf_Die current = it->function;
+    bool deeper = true;
+    while (deeper) {
+      deeper = false;
+      Dwarf_Die child;
+      if (dwarf_child(&current, &child) != 0) break;
+      do {
+        int tag = dwarf_tag(&child);
+        if ((tag == DW_TAG_inlined_subroutine || tag == DW_TAG_lexical_block) &&
+            dwarf_haspc(&child, address) == 1) {
+          if (tag == DW_TAG_inlined_subroutine) chain.push_back(child);
+          current = child;
+          deeper = true;
+          break;
+        }
+      } while (dwarf_siblingof(&child, &child) == 0);
+    }
+    std::reverse(chain.begin(), chain.end());
+    return chain;
+  }
+};
+
+const Symbolizer::CuIndex& Symbolizer::IndexOf(const void* cu_die) {
+  // `cu_die` is the Dwarf_Die* dwfl_module_addrdie returned (Dwarf_Die is an anonymous
+  // struct the header cannot name); its addr identifies the unit while the Dwfl lives.
+  Dwarf_Die* cu = const_cast<Dwarf_Die*>(static_cast<const Dwarf_Die*>(cu_die));
+  std::unique_ptr<CuIndex>& index = cu_index_[cu->addr];
+  if (index == nullptr) index = std::make_unique<CuIndex>(cu);
+  return *index;
+}
+
 Symbol Symbolizer::Lookup(uint64_t pc) {
   Symbol symbol;
   symbol.mapping = MappingIndexOf(pc);
@@ -381,8 +463,18 @@ Symbol Symbolizer::Lookup(uint64_t pc) {
   Dwarf_Addr bias = 0;
   Dwarf_Die* cu = mod != nullptr ? dwfl_module_addrdie(mod, pc, &bias) : nullptr;
   if (cu != nullptr) {
+    // The scopes at the PC, innermost first: inlined calls, then the function. From the
+    // unit's function index when it knows the PC, else from libdw's full walk.
+    std::vector<Dwarf_Die> found = IndexOf(cu).ScopesAt(pc - bias);
     Dwarf_Die* scopes = nullptr;
-    int n = dwarf_getscopes(cu, pc - bias, &scopes);
+    int n = 0;
+    if (!found.empty()) {
+      n = static_cast<int>(found.size());
+      scopes = static_cast<Dwarf_Die*>(std::malloc(sizeof(Dwarf_Die) * found.size()));
+      std::copy(found.begin(), found.end(), scopes);
+    } else {
+      n = dwarf_getscopes(cu, pc - bias, &scopes);
+    }
     Dwarf_Files* files = nullptr;
     size_t file_count = 0;
     if (dwarf_getsrcfiles(cu, &files, &file_count) != 0) files = nullptr;

@@ -133,6 +133,7 @@ TEST_F(SubmitRoute, RefusesEachBadFieldNamingItAndWritesNothing) {
       {R"({"name":"x","max_retries":2.5})", "invalid_field", "max_retries"},
       {R"({"name":"x","max_retries":"3"})", "invalid_field", "max_retries"},
       {R"({"name":"x","timeout_ms":-1})", "invalid_field", "timeout_ms"},
+      {R"({"name":"x","timeout_ms":2592000001})", "invalid_field", "timeout_ms"},
       {R"({"name":"x","run_at":"tomorrow"})", "invalid_field", "run_at"},
       {R"({"name":"x","run_at":"2025-02-30T00:00:00Z"})", "invalid_field", "run_at"},
       {R"({"name":"x","run_at":"2025-01-01T00:00:00Z","delay_ms":5})", "invalid_field", "delay_ms"},

@@ -48,6 +48,11 @@ TEST(JobIdTest, RejectsMalformedIds) {
   EXPECT_EQ(QueueOfJobId("short-q"), "");
   EXPECT_EQ(QueueOfJobId("01JD000000000000000000000!-q"), "");
   EXPECT_EQ(QueueOfJobId("01JD0000000000000000000000q"), "");  // no separator
+  // The queue part follows the queue-name rule: it ends up inside a {hash tag}.
+  EXPECT_EQ(QueueOfJobId("01JD0000000000000000000000-a}b"), "");
+  EXPECT_EQ(QueueOfJobId("01JD0000000000000000000000-a:b"), "");
+  EXPECT_EQ(QueueOfJobId("01JD0000000000000000000000-" + std::string(65, 'q')), "");
+  EXPECT_EQ(QueueOfJobId("01JD0000000000000000000000-" + std::string(64, 'q')), std::string(64, 'q'));
   EXPECT_EQ(TimeOfJobId("nope"), -1);
 }
 

@@ -25,6 +25,11 @@ TEST(JobValidationTest, SpecErrorsNameTheField) {
   spec.max_retries = 3;
   spec.queue = "bad queue";
   EXPECT_EQ(ValidateJobSpec(spec).message().rfind("queue", 0), 0u);
+  spec.queue = "default";
+  spec.timeout_ms = kMaxJobTimeoutMs;
+  EXPECT_TRUE(ValidateJobSpec(spec).ok());
+  spec.timeout_ms = kMaxJobTimeoutMs + 1;
+  EXPECT_EQ(ValidateJobSpec(spec).message().rfind("timeout_ms", 0), 0u);
 }
 
 TEST(JobValidationTest, PriorityAndStateNamesRoundTrip) {
