@@ -12,6 +12,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <deque>
 #include <filesystem>
@@ -72,8 +75,18 @@ bool ReapWithin(pid_t pid, std::chrono::milliseconds timeout) {
   // A pidfd turns "wait for a child, with a deadline" into one poll(): no sleep loop.
   int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
   if (pidfd >= 0) {
-    pollfd poll_fd{pidfd, POLLIN, 0};
-    ::poll(&poll_fd, 1, static_cast<int>(timeout.count()));
+    // poll() returns EINTR when a signal arrives (a /debug/pprof/goroutine dump sends SIGURG
+    // to every thread): wait again for what is left of the timeout.
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (true) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      pollfd poll_fd{pidfd, POLLIN, 0};
+      if (::poll(&poll_fd, 1, static_cast<int>(std::max<int64_t>(left.count(), 0))) >= 0 ||
+          errno != EINTR || left.count() <= 0) {
+        break;
+      }
+    }
     ::close(pidfd);
     return ::waitpid(pid, &status, WNOHANG) == pid;
   }
