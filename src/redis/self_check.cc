@@ -37,16 +37,6 @@ std::string MinimumVersion() {
 
 }  // namespace
 
-bool RedisReport::failed() const {
-  return std::any_of(checks.begin(), checks.end(),
-                     [](const CheckResult& c) { return c.level == CheckLevel::kFail; });
-}
-
-bool RedisReport::warned() const {
-  return std::any_of(checks.begin(), checks.end(),
-                     [](const CheckResult& c) { return c.level == CheckLevel::kWarn; });
-}
-
 std::map<std::string, std::string, std::less<>> ParseInfo(std::string_view info) {
   std::map<std::string, std::string, std::less<>> out;
   while (!info.empty()) {

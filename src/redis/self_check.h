@@ -75,8 +75,16 @@ struct RedisReport {
   std::vector<CheckResult> checks;
   std::vector<SlowlogEntry> slowlog;  // newest first
 
-  bool failed() const;  // any FAIL
-  bool warned() const;  // any WARN
+  bool failed() const { return Any(CheckLevel::kFail); }  // any FAIL
+  bool warned() const { return Any(CheckLevel::kWarn); }  // any WARN
+
+ private:
+  bool Any(CheckLevel level) const {
+    for (const CheckResult& c : checks) {
+      if (c.level == level) return true;
+    }
+    return false;
+  }
 };
 
 // Reads everything in one round trip and evaluates the checks. Unavailable when Redis does
