@@ -166,7 +166,14 @@ void Exposition::HistogramSamples(std::string_view name, Labels labels,
                                   const Histogram::Snapshot& h) {
   std::string bucket = std::string(name) + "_bucket";
   for (size_t i = 0; i < h.cumulative.size(); ++i) {
-    std::string le = i < h.upper_bounds.size() ? FormatValue(h.upper_bounds[i]) : "+Inf";
+    std::string le = "+Inf";
+    if (i < h.upper_bounds.size()) {
+      // Fixed notation ("0.0001", not "1e-04"): what people type in PromQL's le matchers.
+      char buffer[64];
+      auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, h.upper_bounds[i],
+                                     std::chars_format::fixed);
+      le = ec == std::errc() ? std::string(buffer, end) : FormatValue(h.upper_bounds[i]);
+    }
     Start(bucket, labels, "le", le);
     text_ += std::to_string(h.cumulative[i]);
     text_ += '\n';
