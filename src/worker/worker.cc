@@ -80,7 +80,9 @@ struct Execution {
   std::atomic<bool> decided{false};  // whoever sets it first writes the outcome
   std::atomic<double> progress{0};
   obs::JobSeries* series = nullptr;  // null when the worker records no metrics
-  double run_seconds = 0;            // written by the executor before its outcome is queued
+  // Written by the executor; atomic because a timed-out job's outcome is written (and
+  // logged) while its abandoned handler may still be running.
+  std::atomic<double> run_seconds{0};
   std::mutex mu;                   // with cv: wakes SleepFor on cancellation
   std::condition_variable cv;
 
@@ -457,8 +459,9 @@ class Worker::Impl {
     } catch (...) {
       result = Status::Internal("handler threw a non-std exception");
     }
-    e->run_seconds = std::chrono::duration<double>(SteadyClock::now() - run_start).count();
-    if (e->series != nullptr) e->series->run_time.Observe(e->run_seconds);
+    double run_seconds = std::chrono::duration<double>(SteadyClock::now() - run_start).count();
+    e->run_seconds.store(run_seconds, std::memory_order_relaxed);
+    if (e->series != nullptr) e->series->run_time.Observe(run_seconds);
     CancelReason reason = e->cancel_reason();
     if (result.ok()) {
       out.success = true;
@@ -563,7 +566,7 @@ class Worker::Impl {
               {"queue", e.job.queue},
               {"attempt", e.job.attempts},
               {"outcome", outcome},
-              {"duration_ms", e.run_seconds * 1000}});
+              {"duration_ms", e.run_seconds.load(std::memory_order_relaxed) * 1000}});
   }
 
   static void RecordFailure(const Execution& e, queue::FailOutcome::Kind kind) {
