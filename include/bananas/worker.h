@@ -27,6 +27,10 @@
 
 namespace bananas {
 
+namespace obs {
+class Metrics;  // src/obs/metrics.h: the process's Prometheus registry
+}
+
 // What a handler sees of its job. Valid for the duration of the handler call only.
 class JobContext {
  public:
@@ -81,6 +85,10 @@ struct WorkerOptions {
   int fetch_batch = 32;
   // A name shown in the workers list; empty means host:pid.
   std::string name;
+  // Where the worker records job counters, pickup latency and run time histograms, Redis
+  // round trips and its active-jobs gauges (the `bananas` binary serves them on /metrics).
+  // Null (the default): nothing is recorded.
+  std::shared_ptr<obs::Metrics> metrics;
 };
 
 // A snapshot of a running job, for the workers view and diagnostics.

@@ -212,6 +212,35 @@ constexpr std::string_view kDocument = R"json({
         }
       }
     },
+    "/api/v1/redis": {
+      "get": {
+        "operationId": "redisSelfCheck",
+        "summary": "Redis self-check: version, maxmemory-policy and persistence checks (OK/WARN/FAIL with the fix), key INFO figures and the last 10 SLOWLOG entries",
+        "responses": {
+          "200": {"description": "The report (as bananas doctor --json prints it)", "content": {"application/json": {"schema": {
+            "type": "object",
+            "properties": {
+              "endpoint": {"type": "string"},
+              "ok": {"type": "boolean", "description": "false when a check FAILs"},
+              "checks": {"type": "array", "items": {"type": "object", "properties": {
+                "name": {"type": "string"}, "status": {"type": "string", "enum": ["OK", "WARN", "FAIL"]},
+                "message": {"type": "string"}, "fix": {"type": "string"}}}},
+              "info": {"type": "object", "properties": {
+                "version": {"type": "string"}, "mode": {"type": "string"},
+                "uptime_seconds": {"type": "integer"}, "used_memory_bytes": {"type": "integer"},
+                "maxmemory_bytes": {"type": "integer"}, "maxmemory_policy": {"type": "string"},
+                "aof_enabled": {"type": "boolean"}, "rdb_save": {"type": "string"},
+                "connected_clients": {"type": "integer"}, "ops_per_second": {"type": "integer"}}},
+              "slowlog": {"type": "array", "items": {"type": "object", "properties": {
+                "id": {"type": "integer"}, "time": {"type": "string", "format": "date-time"},
+                "duration_us": {"type": "integer"}, "command": {"type": "string"},
+                "client": {"type": "string"}}}}
+            }}}}},
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "503": {"$ref": "#/components/responses/Unavailable"}
+        }
+      }
+    },
     "/api/v1/openapi.json": {
       "get": {
         "operationId": "openApi",

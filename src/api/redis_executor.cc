@@ -23,6 +23,7 @@ RedisExecutor::RedisExecutor(const Options& options) : options_(options) {}
 Result<std::unique_ptr<RedisExecutor>> RedisExecutor::Start(const Options& options) {
   auto redis_options = redis::Options::FromUrl(options.redis_url);
   if (!redis_options) return redis_options.status();
+  redis_options->metrics = options.metrics;
   std::unique_ptr<RedisExecutor> executor(new RedisExecutor(options));
   InspectorOptions inspector_options;
   inspector_options.redis_url = options.redis_url;

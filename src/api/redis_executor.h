@@ -47,6 +47,10 @@
 #include "queue/broker.h"
 #include "redis/connection.h"
 
+namespace bananas::obs {
+class Metrics;
+}
+
 namespace bananas::api {
 
 class RedisExecutor {
@@ -59,6 +63,8 @@ class RedisExecutor {
     // Submissions merged into one EnqueueBatch. Bounded so that one script call holds Redis
     // for well under a millisecond.
     size_t max_submit_batch = 256;
+    // Where the connections record Redis round trips; null: nothing recorded.
+    std::shared_ptr<obs::Metrics> metrics;
   };
 
   // What a task sees: its thread's own connection, broker and inspector.

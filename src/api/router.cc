@@ -23,6 +23,7 @@ const std::vector<Route> kRoutes = {
     {RouteId::kPurgeDead, http::verb::delete_, "/api/v1/dlq/{id}"},
     {RouteId::kPurgeAllDead, http::verb::delete_, "/api/v1/dlq"},
     {RouteId::kWorkers, http::verb::get, "/api/v1/workers"},
+    {RouteId::kRedis, http::verb::get, "/api/v1/redis"},
     {RouteId::kOpenApi, http::verb::get, "/api/v1/openapi.json"},
     {RouteId::kHealthz, http::verb::get, "/healthz"},
     {RouteId::kReadyz, http::verb::get, "/readyz"},

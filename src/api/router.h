@@ -32,6 +32,7 @@ enum class RouteId {
   kPurgeDead,
   kPurgeAllDead,
   kWorkers,
+  kRedis,
   kOpenApi,
   kHealthz,
   kReadyz,

@@ -10,8 +10,12 @@
 #include "api/await.h"
 #include "api/job_json.h"
 #include "api/openapi.h"
+#include "api/redis_report_json.h"
+#include "obs/metrics.h"
+#include "redis/self_check.h"
 #include "api/time_format.h"
 #include "base/clock.h"
+#include "base/job_id.h"
 
 namespace bananas::api {
 namespace http = boost::beast::http;
@@ -78,12 +82,14 @@ std::string Serialize(const json::value& v) { return json::serialize(v); }
 }  // namespace
 
 Routes::Routes(RoutesOptions options, RedisExecutor& executor, Waiter& waiter,
-               const std::atomic<bool>& redis_ready, ApiCounters& counters)
+               const std::atomic<bool>& redis_ready, ApiCounters& counters,
+               obs::Metrics& metrics)
     : options_(std::move(options)),
       executor_(executor),
       waiter_(waiter),
       redis_ready_(redis_ready),
-      counters_(counters) {}
+      counters_(counters),
+      metrics_(metrics) {}
 
 Response Routes::Json(unsigned status, std::string body) {
   Response response{static_cast<http::status>(status), 11};
@@ -210,6 +216,8 @@ boost::asio::awaitable<Response> Routes::Dispatch(const Route& route, const Para
       co_return co_await BulkDead(query, true);
     case RouteId::kWorkers:
       co_return co_await Workers();
+    case RouteId::kRedis:
+      co_return co_await RedisReport();
     case RouteId::kOpenApi:
       co_return Json(200, std::string(OpenApiDocument()));
     case RouteId::kHealthz:
@@ -219,7 +227,7 @@ boost::asio::awaitable<Response> Routes::Dispatch(const Route& route, const Para
         co_return Json(200, R"({"status":"ready"})");
       co_return Error({503, "unavailable", "Redis does not answer PING yet", {}});
     case RouteId::kMetrics:
-      co_return Metrics();
+      co_return co_await Metrics();
   }
   co_return Error({500, "internal", "route without a handler", {}});
 }
@@ -238,6 +246,9 @@ boost::asio::awaitable<Response> Routes::Submit(const Request& request) {
   Outcome submitted = co_await AwaitCallback<Outcome>(std::move(start));
   if (!submitted) co_return Error(ErrorFromStatus(submitted.status()));
   counters_.jobs_submitted.fetch_add(submitted->duplicate ? 0 : 1, std::memory_order_relaxed);
+  if (!submitted->duplicate) {
+    metrics_.Jobs(submitted->job.queue, submitted->job.name).Add(obs::JobEvent::kSubmitted);
+  }
   json::object job = JobToJson(submitted->job);
   job["duplicate"] = submitted->duplicate;
   Response response = Json(submitted->duplicate ? 200 : 201, Serialize(job));
@@ -252,6 +263,9 @@ boost::asio::awaitable<Response> Routes::SubmitBatch(const Request& request) {
   auto specs = ParseBatch(*body, options_.defaults, NowUnixMs());
   if (!specs.ok()) co_return Error(specs.error());
   using Outcome = Result<std::vector<queue::EnqueueResult>>;
+  std::vector<std::pair<std::string, std::string>> series;  // (queue, name) per job
+  series.reserve(specs->size());
+  for (const JobSpec& spec : *specs) series.emplace_back(spec.queue, spec.name);
   auto work = [specs = std::move(*specs)](RedisExecutor::Context& c) -> Outcome {
     return c.broker.EnqueueBatch(specs);
   };
@@ -260,10 +274,14 @@ boost::asio::awaitable<Response> Routes::SubmitBatch(const Request& request) {
   json::array ids;
   json::array duplicates;
   int64_t fresh = 0;
-  for (const queue::EnqueueResult& r : *results) {
+  for (size_t i = 0; i < results->size(); ++i) {
+    const queue::EnqueueResult& r = (*results)[i];
     ids.emplace_back(r.id);
     duplicates.emplace_back(r.duplicate);
     fresh += r.duplicate ? 0 : 1;
+    if (!r.duplicate && i < series.size()) {
+      metrics_.Jobs(series[i].first, series[i].second).Add(obs::JobEvent::kSubmitted);
+    }
   }
   counters_.jobs_submitted.fetch_add(fresh, std::memory_order_relaxed);
   json::object out;
@@ -330,6 +348,10 @@ boost::asio::awaitable<Response> Routes::CancelJob(const std::string& text) {
   };
   Outcome answer = co_await OnRedis<Outcome>(executor_, std::move(work));
   if (!answer) co_return Error(ErrorFromStatus(answer.status()));
+  if (answer->outcome == queue::CancelOutcome::kCancelled) {
+    // The job's type would cost a read the cancel does not need; the queue is in the id.
+    metrics_.Jobs(QueueOfJobId(*id), "").Add(obs::JobEvent::kCancelled);
+  }
   switch (answer->outcome) {
     case queue::CancelOutcome::kNotFound:
       co_return Error(ApiError::NotFound("job " + *id + ": not found"));
@@ -454,27 +476,23 @@ boost::asio::awaitable<Response> Routes::Workers() {
   co_return Json(200, Serialize(out));
 }
 
-Response Routes::Metrics() const {
-  auto load = [](const std::atomic<int64_t>& v) { return v.load(std::memory_order_relaxed); };
-  std::string text;
-  text += "# HELP bananas_api_requests_total HTTP requests read.\n";
-  text += "# TYPE bananas_api_requests_total counter\n";
-  text += "bananas_api_requests_total " + std::to_string(load(counters_.requests)) + "\n";
-  text += "# HELP bananas_api_responses_total HTTP responses by status class.\n";
-  text += "# TYPE bananas_api_responses_total counter\n";
-  text += "bananas_api_responses_total{class=\"2xx\"} " +
-          std::to_string(load(counters_.responses_2xx)) + "\n";
-  text += "bananas_api_responses_total{class=\"4xx\"} " +
-          std::to_string(load(counters_.responses_4xx)) + "\n";
-  text += "bananas_api_responses_total{class=\"5xx\"} " +
-          std::to_string(load(counters_.responses_5xx)) + "\n";
-  text += "# HELP bananas_api_jobs_submitted_total Jobs written by this API server.\n";
-  text += "# TYPE bananas_api_jobs_submitted_total counter\n";
-  text +=
-      "bananas_api_jobs_submitted_total " + std::to_string(load(counters_.jobs_submitted)) + "\n";
-  text += "# HELP bananas_api_connections HTTP connections open.\n";
-  text += "# TYPE bananas_api_connections gauge\n";
-  text += "bananas_api_connections " + std::to_string(load(counters_.connections_open)) + "\n";
+boost::asio::awaitable<Response> Routes::RedisReport() {
+  using Outcome = Result<redis::RedisReport>;
+  auto work = [](RedisExecutor::Context& c) -> Outcome { return redis::CheckRedis(c.connection); };
+  Outcome report = co_await OnRedis<Outcome>(executor_, std::move(work));
+  if (!report) co_return Error(ErrorFromStatus(report.status()));
+  co_return Json(200, Serialize(RedisReportToJson(*report)));
+}
+
+boost::asio::awaitable<Response> Routes::Metrics() {
+  using Outcome = Result<std::string>;
+  obs::Metrics* metrics = &metrics_;
+  auto work = [metrics](RedisExecutor::Context&) -> Outcome { return metrics->Render(); };
+  Outcome rendered = co_await OnRedis<Outcome>(executor_, std::move(work));
+  if (!rendered) co_return Error(ErrorFromStatus(rendered.status()));
+  std::string text = std::move(*rendered);
+  // Gauges of live objects of this server, on this port only (the collector in the registry
+  // must not reach objects that die with the server).
   text += "# HELP bananas_api_result_waits Long-polls on job results in progress.\n";
   text += "# TYPE bananas_api_result_waits gauge\n";
   text += "bananas_api_result_waits " + std::to_string(waiter_.active()) + "\n";
@@ -490,7 +508,7 @@ Response Routes::Metrics() const {
   response.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
   response.body() = std::move(text);
   response.prepare_payload();
-  return response;
+  co_return response;
 }
 
 }  // namespace bananas::api

@@ -21,12 +21,16 @@
 #include "api/submit_request.h"
 #include "api/waiter.h"
 
-namespace bananas::api {
-
 using Request = boost::beast::http::request<boost::beast::http::string_body>;
 using Response = boost::beast::http::response<boost::beast::http::string_body>;
-// Counters behind /metrics. A placeholder until the metrics issue gives every service its
-// registry.
+namespace bananas::obs {
+class Metrics;
+}
+
+namespace bananas::api {
+
+// The HTTP server's own counters. Rendered into the process's registry by a collector that
+// holds them through a weak_ptr, so a scrape after the server stopped is harmless.
 struct ApiCounters {
   std::atomic<int64_t> requests{0};
   std::atomic<int64_t> responses_2xx{0};
@@ -45,7 +49,7 @@ class Routes {
  public:
   // Every reference must outlive the Routes object.
   Routes(RoutesOptions options, RedisExecutor& executor, Waiter& waiter,
-         const std::atomic<bool>& redis_ready, ApiCounters& counters);
+         const std::atomic<bool>& redis_ready, ApiCounters& counters, obs::Metrics& metrics);
 
   // The answer to one request; never throws (a handler's exception becomes a 500).
   boost::asio::awaitable<Response> Handle(const Request& request);
@@ -71,13 +75,17 @@ class Routes {
   boost::asio::awaitable<Response> RetryDead(const std::string& id, bool purge);
   boost::asio::awaitable<Response> BulkDead(const Query& query, bool purge);
   boost::asio::awaitable<Response> Workers();
-  Response Metrics() const;
+  boost::asio::awaitable<Response> RedisReport();
+  // The registry's text plus this server's live gauges; rendered on a Redis thread, since
+  // the queue-depth collector may read Redis.
+  boost::asio::awaitable<Response> Metrics();
 
   const RoutesOptions options_;
   RedisExecutor& executor_;
   Waiter& waiter_;
   const std::atomic<bool>& redis_ready_;
   ApiCounters& counters_;
+  obs::Metrics& metrics_;
 };
 
 }  // namespace bananas::api

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "api/routes.h"
+#include "obs/metrics.h"
 #include "redis/connection.h"
 
 namespace bananas::api {
@@ -62,6 +63,18 @@ std::string RandomHex(size_t bytes) {
   return out;
 }
 
+void CollectApiCounters(const ApiCounters& counters, obs::Exposition& out) {
+  auto load = [](const std::atomic<int64_t>& v) { return v.load(std::memory_order_relaxed); };
+  out.Family("bananas_api_requests_total", "HTTP requests read by this API server.", "counter");
+  out.Sample("bananas_api_requests_total", {}, load(counters.requests));
+  out.Family("bananas_api_responses_total", "HTTP responses by status class.", "counter");
+  out.Sample("bananas_api_responses_total", {{"class", "2xx"}}, load(counters.responses_2xx));
+  out.Sample("bananas_api_responses_total", {{"class", "4xx"}}, load(counters.responses_4xx));
+  out.Sample("bananas_api_responses_total", {{"class", "5xx"}}, load(counters.responses_5xx));
+  out.Family("bananas_api_connections", "HTTP connections open.", "gauge");
+  out.Sample("bananas_api_connections", {}, load(counters.connections_open));
+}
+
 }  // namespace
 
 class ApiServer::Impl {
@@ -77,6 +90,12 @@ class ApiServer::Impl {
     executor_options.threads = options_.redis_threads;
     executor_options.queue_limit = options_.redis_queue_limit;
     executor_options.max_submit_batch = options_.max_submit_batch;
+    metrics_ = options_.metrics != nullptr ? options_.metrics : std::make_shared<obs::Metrics>();
+    executor_options.metrics = metrics_;
+    std::weak_ptr<ApiCounters> weak_counters = counters_;
+    metrics_->AddCollector([weak_counters](obs::Exposition& out) {
+      if (auto counters = weak_counters.lock()) CollectApiCounters(*counters, out);
+    });
     auto executor = RedisExecutor::Start(executor_options);
     if (!executor) return executor.status();
     executor_ = std::move(*executor);
@@ -114,7 +133,8 @@ class ApiServer::Impl {
     routes_options.token = options_.token;
     routes_options.defaults.max_retries = options_.default_max_retries;
     routes_ =
-        std::make_unique<Routes>(routes_options, *executor_, *waiter_, redis_ready_, counters_);
+        std::make_unique<Routes>(routes_options, *executor_, *waiter_, redis_ready_,
+                                           *counters_, *metrics_);
 
     boost::system::error_code ec;
     auto address = asio::ip::make_address(options_.bind, ec);
@@ -236,7 +256,7 @@ class ApiServer::Impl {
   // One connection: read a request, answer it, until the peer closes, a deadline passes, an
   // answer says close, or the server stops.
   asio::awaitable<void> Session(beast::tcp_stream stream) {
-    counters_.connections_open.fetch_add(1, std::memory_order_relaxed);
+    counters_->connections_open.fetch_add(1, std::memory_order_relaxed);
     beast::flat_buffer buffer;
     while (true) {
       http::request_parser<http::string_body> parser;
@@ -292,7 +312,7 @@ class ApiServer::Impl {
     boost::system::error_code ignored;
     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
     stream.close();
-    counters_.connections_open.fetch_sub(1, std::memory_order_relaxed);
+    counters_->connections_open.fetch_sub(1, std::memory_order_relaxed);
   }
 
   asio::awaitable<void> WriteFinal(beast::tcp_stream& stream, Response response) {
@@ -341,7 +361,8 @@ class ApiServer::Impl {
   std::unique_ptr<redis::Connection> probe_connection_;  // Only on probe_thread_.
   std::unique_ptr<Routes> routes_;
   std::atomic<bool> redis_ready_{false};
-  ApiCounters counters_;
+  std::shared_ptr<ApiCounters> counters_ = std::make_shared<ApiCounters>();
+  std::shared_ptr<obs::Metrics> metrics_;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> stopped_{false};
   int port_ = 0;

@@ -28,6 +28,10 @@
 
 #include "bananas/status.h"
 
+namespace bananas::obs {
+class Metrics;
+}
+
 namespace bananas::api {
 
 struct ApiOptions {
@@ -53,6 +57,9 @@ struct ApiOptions {
   std::chrono::milliseconds write_timeout{std::chrono::seconds(30)};
   // On Stop(): how long requests already being handled get to finish.
   std::chrono::milliseconds shutdown_grace{std::chrono::seconds(5)};
+  // The process's registry: /metrics renders it, submissions and cancellations are counted
+  // in it, Redis round trips recorded. Null: the server keeps a registry of its own.
+  std::shared_ptr<obs::Metrics> metrics;
 };
 
 class ApiServer {

@@ -11,6 +11,10 @@
 #include <sstream>
 
 #include "api/job_json.h"
+#include "api/redis_report_json.h"
+#include "app/observability.h"
+#include "redis/connection.h"
+#include "redis/self_check.h"
 #include "api/time_format.h"
 #include "app/run.h"
 #include "bananas/client.h"
@@ -191,10 +195,16 @@ void AdminCommands::Add(CLI::App& app, Overrides& overrides) {
   resume_ = app.add_subcommand("resume", "Let workers take jobs of a queue again.");
   resume_->add_option("queue", pause_queue_, "queue name")->required();
   AddConnectionFlags(*resume_, overrides, &json_);
+
+  doctor_ = app.add_subcommand(
+      "doctor",
+      "Check Redis: version, maxmemory-policy, persistence (OK/WARN/FAIL with the fix), key "
+      "INFO figures and the last 10 SLOWLOG entries. Exit 1 when a check FAILs.");
+  AddConnectionFlags(*doctor_, overrides, &json_);
 }
 
 std::optional<std::string> AdminCommands::Chosen() const {
-  for (CLI::App* command : {enqueue_, job_, queues_, workers_, pause_, resume_}) {
+  for (CLI::App* command : {enqueue_, job_, queues_, workers_, pause_, resume_, doctor_}) {
     if (command != nullptr && command->parsed()) return command->get_name();
   }
   if (dlq_ != nullptr && dlq_->parsed()) {
@@ -208,6 +218,21 @@ std::optional<std::string> AdminCommands::Chosen() const {
 
 int AdminCommands::Run(const Config& config) {
   std::string command = Chosen().value_or("admin");
+
+  if (doctor_->parsed()) {
+    auto options = redis::Options::FromUrl(config.redis_url);
+    if (!options) return ReportFailure(command, options.status());
+    auto connection = redis::Connection::Open(*options);
+    if (!connection) return ReportFailure(command, connection.status());
+    auto report = redis::CheckRedis(**connection);
+    if (!report) return ReportFailure(command, report.status());
+    if (json_) {
+      PrintJson(api::RedisReportToJson(*report));
+    } else {
+      Print(DescribeReport(*report));
+    }
+    return report->failed() ? kExitFailure : kExitOk;
+  }
 
   if (enqueue_->parsed()) {
     JobSpec spec;

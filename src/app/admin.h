@@ -1,6 +1,6 @@
 // The admin CLI of SPEC §1: `bananas enqueue`, `job`, `queues`, `dlq list|retry|purge`,
-// `workers`, `pause`, `resume`. Each speaks to Redis directly through the public Client and
-// Inspector, prints a human view by default and, with --json, the same JSON the HTTP API
+// `workers`, `pause`, `resume`, and `doctor` (the Redis self-check, app/observability.h).
+// Each speaks to Redis directly through the public Client and Inspector, prints a human view by default and, with --json, the same JSON the HTTP API
 // answers (src/api/job_json.h), for scripts.
 //
 // Settings come from the same table as the services (config.h): REDIS_URL and
@@ -43,6 +43,7 @@ class AdminCommands {
   CLI::App* workers_ = nullptr;
   CLI::App* pause_ = nullptr;
   CLI::App* resume_ = nullptr;
+  CLI::App* doctor_ = nullptr;
 
   bool json_ = false;
   // enqueue

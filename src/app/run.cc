@@ -1,6 +1,7 @@
 #include "app/run.h"
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -8,10 +9,13 @@
 
 #include "api/server.h"
 #include "app/api_service.h"
+#include "app/observability.h"
 #include "app/own_redis.h"
 #include "app/signals.h"
 #include "bananas/worker.h"
 #include "obs/admin_server.h"
+#include "obs/log.h"
+#include "obs/metrics.h"
 #include "base/duration.h"
 #include "scheduler/scheduler.h"
 
@@ -39,8 +43,9 @@ void Say(const std::string& line) {
   std::fflush(stdout);
 }
 
-WorkerOptions ToWorkerOptions(const Config& config) {
+WorkerOptions ToWorkerOptions(const Config& config, std::shared_ptr<obs::Metrics> metrics) {
   WorkerOptions options;
+  options.metrics = std::move(metrics);
   options.redis_url = config.redis_url;
   options.prefix = config.prefix;
   options.concurrency = config.worker_concurrency;
@@ -55,8 +60,10 @@ WorkerOptions ToWorkerOptions(const Config& config) {
   return options;
 }
 
-scheduler::SchedulerOptions ToSchedulerOptions(const Config& config) {
+scheduler::SchedulerOptions ToSchedulerOptions(const Config& config,
+                                               std::shared_ptr<obs::Metrics> metrics) {
   scheduler::SchedulerOptions options;
+  options.metrics = std::move(metrics);
   options.redis_url = config.redis_url;
   options.prefix = config.prefix;
   options.lease_timeout = config.lease_timeout;
@@ -71,8 +78,9 @@ scheduler::SchedulerOptions ToSchedulerOptions(const Config& config) {
 
 // Create, built-ins, plug-ins, then a check that every WORKER_JOB_TYPES entry has a handler.
 // Errors a user fixes in a variable are InvalidArgument naming it.
-Result<std::unique_ptr<Worker>> BuildWorker(const Config& config) {
-  Result<std::unique_ptr<Worker>> worker = Worker::Create(ToWorkerOptions(config));
+Result<std::unique_ptr<Worker>> BuildWorker(const Config& config,
+                                            std::shared_ptr<obs::Metrics> metrics) {
+  Result<std::unique_ptr<Worker>> worker = Worker::Create(ToWorkerOptions(config, metrics));
   if (!worker) return worker.status();
   if (config.worker_builtins) BANANAS_RETURN_IF_ERROR((*worker)->RegisterBuiltins());
   for (const std::string& plugin : config.worker_plugins) {
@@ -111,15 +119,20 @@ std::string DescribeScheduler(const Config& config) {
 // The admin listener: /debug/pprof/*, /metrics, /healthz on PPROF_BIND:PPROF_PORT. A port
 // that is taken is reported loudly but does not stop the service: jobs matter more than
 // profiles, and a second worker on one host must still run (give it its own PPROF_PORT).
-std::unique_ptr<obs::AdminServer> StartAdmin(const Config& config) {
-  auto admin = std::make_unique<obs::AdminServer>();
+std::unique_ptr<obs::AdminServer> StartAdmin(const Config& config,
+                                             std::shared_ptr<obs::Metrics> metrics) {
+  obs::AdminServerOptions options;
+  options.log = [](std::string_view message) {
+    obs::Log(obs::LogLevel::kWarn, "admin listener", {{"error", message}});
+  };
+  auto admin = std::make_unique<obs::AdminServer>(std::move(options));
+  admin->SetMetricsSource([metrics] { return metrics->Render(); });
   Status started = admin->Start(config.pprof_bind, static_cast<uint16_t>(config.pprof_port));
   if (!started.ok()) {
-    std::fprintf(stderr,
-                 "bananas: WARNING: pprof/metrics listener not started on %s:%d: %s "
-                 "(set PPROF_PORT to a free port, or 0 for any)\n",
-                 config.pprof_bind.c_str(), config.pprof_port, started.message().c_str());
-    std::fflush(stderr);
+    obs::Log(obs::LogLevel::kWarn, "pprof/metrics listener not started",
+             {{"address", config.pprof_bind + ":" + std::to_string(config.pprof_port)},
+              {"error", started.message()},
+              {"fix", "set PPROF_PORT to a free port, or 0 for any"}});
     return nullptr;
   }
   return admin;
@@ -139,6 +152,21 @@ std::string DescribeStats(const WorkerStats& stats) {
          " failed, " + std::to_string(stats.handed_back) + " handed back";
 }
 
+// The info-level lifecycle line of a service start: where it listens, which Redis (masked).
+void LogStarted(std::string_view service, const Config& config, const obs::AdminServer* admin,
+                int api_port) {
+  std::string pprof = admin == nullptr ? std::string("none")
+                                       : config.pprof_bind + ":" + std::to_string(admin->port());
+  std::string api = api_port > 0 ? "0.0.0.0:" + std::to_string(api_port) : std::string("none");
+  obs::Log(obs::LogLevel::kInfo, "service started",
+           {{"service", service},
+            {"redis", config.RedactedRedisUrl()},
+            {"prefix", config.prefix},
+            {"admin_listen", pprof},
+            {"api_listen", api},
+            {"pid", static_cast<int64_t>(::getpid())}});
+}
+
 // `config` is null for a process that runs no jobs (the scheduler): no grace to announce.
 void SayShutdown(std::string_view command, int signal, const Config* config) {
   std::string line = "bananas " + std::string(command) + ": " + SignalName(signal) + ", stopping";
@@ -147,6 +175,8 @@ void SayShutdown(std::string_view command, int signal, const Config* config) {
             ", then go back to their queue";
   }
   Say(line + " (send it again to exit at once)");
+  obs::Log(obs::LogLevel::kInfo, "shutdown requested",
+           {{"service", command}, {"signal", SignalName(signal)}});
 }
 
 }  // namespace
@@ -160,33 +190,45 @@ int ReportFailure(std::string_view command, const Status& status) {
 
 int RunApi(const Config& config) {
   constexpr std::string_view kCommand = "api";
+  ConfigureLogs(config);
+  Status checked = StartSelfCheck(config);
+  if (!checked.ok()) return ReportFailure(kCommand, checked);
+  std::shared_ptr<obs::Metrics> metrics = MakeMetrics(config);
   api::ApiOptions options = ToApiOptions(config);
+  options.metrics = metrics;
   Result<std::unique_ptr<api::ApiServer>> server = api::ApiServer::Start(options);
   if (!server) return ReportFailure(kCommand, server.status());
   Say("redis: " + config.RedactedRedisUrl() + ", key prefix " + config.prefix);
-  std::unique_ptr<obs::AdminServer> admin = StartAdmin(config);
+  std::unique_ptr<obs::AdminServer> admin = StartAdmin(config, metrics);
   Say(DescribePprof(config, admin.get()));
   Say(DescribeApi(options, (*server)->port()));
+  LogStarted(kCommand, config, admin.get(), (*server)->port());
   Say("bananas api: ready");
 
   int signal = WaitForSignal(/*include_children=*/false);
   SayShutdown(kCommand, signal, nullptr);
   ExitOnSecondSignal(nullptr);
   (*server)->Stop();
+  obs::Log(obs::LogLevel::kInfo, "service stopped", {{"service", kCommand}});
   Say("bananas api: stopped");
   ExitNow(kExitOk);
 }
 
 int RunWorker(const Config& config) {
   constexpr std::string_view kCommand = "worker";
-  Result<std::unique_ptr<Worker>> worker = BuildWorker(config);
+  ConfigureLogs(config);
+  std::shared_ptr<obs::Metrics> metrics = MakeMetrics(config);
+  Result<std::unique_ptr<Worker>> worker = BuildWorker(config, metrics);
   if (!worker) return ReportFailure(kCommand, worker.status());
+  Status checked = StartSelfCheck(config);
+  if (!checked.ok()) return ReportFailure(kCommand, checked);
   Say("redis: " + config.RedactedRedisUrl() + ", key prefix " + config.prefix);
-  std::unique_ptr<obs::AdminServer> admin = StartAdmin(config);
+  std::unique_ptr<obs::AdminServer> admin = StartAdmin(config, metrics);
   Say(DescribePprof(config, admin.get()));
   Status started = (*worker)->Start();
   if (!started.ok()) return ReportFailure(kCommand, started);
   Say(DescribeWorker(config, **worker));
+  LogStarted(kCommand, config, admin.get(), 0);
   Say("bananas worker: ready");
 
   int signal = WaitForSignal(/*include_children=*/false);
@@ -194,21 +236,28 @@ int RunWorker(const Config& config) {
   ExitOnSecondSignal(nullptr);
   (*worker)->Stop();
   (*worker)->Wait();
+  obs::Log(obs::LogLevel::kInfo, "service stopped",
+           {{"service", kCommand}, {"stats", DescribeStats((*worker)->stats())}});
   Say("bananas worker: stopped (" + DescribeStats((*worker)->stats()) + ")");
   ExitNow(kExitOk);
 }
 
 int RunScheduler(const Config& config) {
   constexpr std::string_view kCommand = "scheduler";
+  ConfigureLogs(config);
+  std::shared_ptr<obs::Metrics> metrics = MakeMetrics(config);
   Result<std::unique_ptr<scheduler::Scheduler>> scheduler =
-      scheduler::Scheduler::Create(ToSchedulerOptions(config));
+      scheduler::Scheduler::Create(ToSchedulerOptions(config, metrics));
   if (!scheduler) return ReportFailure(kCommand, scheduler.status());
+  Status checked = StartSelfCheck(config);
+  if (!checked.ok()) return ReportFailure(kCommand, checked);
   Say("redis: " + config.RedactedRedisUrl() + ", key prefix " + config.prefix);
-  std::unique_ptr<obs::AdminServer> admin = StartAdmin(config);
+  std::unique_ptr<obs::AdminServer> admin = StartAdmin(config, metrics);
   Say(DescribePprof(config, admin.get()));
   Status started = (*scheduler)->Start();
   if (!started.ok()) return ReportFailure(kCommand, started);
   Say(DescribeScheduler(config));
+  LogStarted(kCommand, config, admin.get(), 0);
   Say("bananas scheduler: ready");
 
   int signal = WaitForSignal(/*include_children=*/false);
@@ -216,6 +265,7 @@ int RunScheduler(const Config& config) {
   ExitOnSecondSignal(nullptr);
   (*scheduler)->Stop();
   (*scheduler)->Wait();
+  obs::Log(obs::LogLevel::kInfo, "service stopped", {{"service", kCommand}});
   Say("bananas scheduler: stopped");
   ExitNow(kExitOk);
 }
@@ -223,6 +273,7 @@ int RunScheduler(const Config& config) {
 int RunDev(const Config& base_config, const DevOptions& dev) {
   constexpr std::string_view kCommand = "dev";
   Config config = base_config;
+  ConfigureLogs(config);
 
   // Own redis first: it is the only child, forked while this is still the only thread.
   std::unique_ptr<OwnRedis> own_redis;
@@ -237,19 +288,23 @@ int RunDev(const Config& base_config, const DevOptions& dev) {
     Say("redis: " + config.RedactedRedisUrl() + " (REDIS_URL)");
   }
 
-  Result<std::unique_ptr<Worker>> worker = BuildWorker(config);
+  Status checked = StartSelfCheck(config);
+  if (!checked.ok()) return ReportFailure(kCommand, checked);
+  std::shared_ptr<obs::Metrics> metrics = MakeMetrics(config);
+  Result<std::unique_ptr<Worker>> worker = BuildWorker(config, metrics);
   if (!worker) return ReportFailure(kCommand, worker.status());
   Result<std::unique_ptr<scheduler::Scheduler>> scheduler =
-      scheduler::Scheduler::Create(ToSchedulerOptions(config));
+      scheduler::Scheduler::Create(ToSchedulerOptions(config, metrics));
   if (!scheduler) return ReportFailure(kCommand, scheduler.status());
 
   // The API starts before the banner and stops first, so that no submission races the
   // worker's hand-back at shutdown.
   api::ApiOptions api_options = ToApiOptions(config);
+  api_options.metrics = metrics;
   Result<std::unique_ptr<api::ApiServer>> api_server = api::ApiServer::Start(api_options);
   if (!api_server) return ReportFailure(kCommand, api_server.status());
   Say(DescribeApi(api_options, (*api_server)->port()));
-  std::unique_ptr<obs::AdminServer> admin = StartAdmin(config);
+  std::unique_ptr<obs::AdminServer> admin = StartAdmin(config, metrics);
   Say(DescribePprof(config, admin.get()));
   Status started = (*scheduler)->Start();
   if (!started.ok()) return ReportFailure(kCommand, started);
@@ -257,6 +312,7 @@ int RunDev(const Config& base_config, const DevOptions& dev) {
   if (!started.ok()) return ReportFailure(kCommand, started);
   Say(DescribeWorker(config, **worker));
   Say(DescribeScheduler(config));
+  LogStarted(kCommand, config, admin.get(), (*api_server)->port());
   Say("bananas dev: ready; Ctrl-C stops (a second Ctrl-C exits at once)");
 
   int exit_code = kExitOk;
@@ -286,6 +342,7 @@ int RunDev(const Config& base_config, const DevOptions& dev) {
   (*scheduler)->Wait();
   std::string stats = DescribeStats((*worker)->stats());
   if (own_redis) own_redis->Stop();
+  obs::Log(obs::LogLevel::kInfo, "service stopped", {{"service", kCommand}, {"stats", stats}});
   Say("bananas dev: stopped (" + stats + ")");
   ExitNow(exit_code);
 }

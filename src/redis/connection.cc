@@ -16,6 +16,8 @@
 #include <thread>
 #include <utility>
 
+#include "obs/log.h"
+#include "obs/metrics.h"
 #include "redis/backoff.h"
 
 namespace bananas::redis {
@@ -157,7 +159,14 @@ class Connection::Impl {
     if (count == 0) return Status::Ok();  // nothing to send: no reason to connect or fail
     BANANAS_RETURN_IF_ERROR(EnsureConnected());
     auto budget = options_.io_timeout + std::min<std::chrono::milliseconds>(extra, kLongestBlock);
-    return RoundTrip(request, count, SteadyClock::now() + budget, budget, replies);
+    auto start = SteadyClock::now();
+    Status status = RoundTrip(request, count, start + budget, budget, replies);
+    // A blocking command's time is mostly its wait, not Redis: not a round trip to record.
+    if (status.ok() && extra.count() == 0 && options_.metrics != nullptr) {
+      options_.metrics->redis().round_trip.Observe(
+          std::chrono::duration<double>(SteadyClock::now() - start).count());
+    }
+    return status;
   }
 
   Result<Reply> CallOne(const Command& command, std::chrono::milliseconds extra) {
@@ -257,6 +266,17 @@ class Connection::Impl {
     }
     backoff_.Reset();
     ++connect_count_;
+    if (options_.metrics != nullptr) {
+      options_.metrics->redis().connects.fetch_add(1, std::memory_order_relaxed);
+      options_.metrics->redis().connections.fetch_add(1, std::memory_order_relaxed);
+      counted_ = true;
+    }
+    // A first connect is routine (a service opens several); a connect after a failure or
+    // a server-side close is the lifecycle event operators look for.
+    obs::Log(failing_ || connect_count_ > 1 ? obs::LogLevel::kInfo : obs::LogLevel::kDebug,
+             connect_count_ > 1 || failing_ ? "redis reconnected" : "redis connected",
+             {{"endpoint", endpoint_}, {"connects", connect_count_}});
+    failing_ = false;
     return Status::Ok();
   }
 
@@ -416,12 +436,23 @@ class Connection::Impl {
   // Closes the socket and schedules the earliest reconnect. Every failure passes here once.
   Status Fail(Status status) {
     CloseSocket();
+    if (options_.metrics != nullptr) {
+      options_.metrics->redis().errors.fetch_add(1, std::memory_order_relaxed);
+    }
+    // One line per outage and connection, not one per retry: the reconnect line ends it.
+    if (!failing_) {
+      obs::Log(obs::LogLevel::kWarn, "redis connection failed",
+               {{"endpoint", endpoint_}, {"error", status.message()}});
+      failing_ = true;
+    }
     double draw = std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
     next_attempt_ = SteadyClock::now() + backoff_.Next(draw);
     return status;
   }
 
   void CloseSocket() {
+    if (counted_) options_.metrics->redis().connections.fetch_sub(1, std::memory_order_relaxed);
+    counted_ = false;
     if (fd_ >= 0) ::close(fd_);
     fd_ = -1;
     // A new reader per connection: a half-read reply of the old socket must not leak into
@@ -444,6 +475,8 @@ class Connection::Impl {
   std::minstd_rand rng_;
   SteadyClock::time_point next_attempt_{};  // no reconnect before this
   int connect_count_ = 0;
+  bool counted_ = false;  // this connection is in metrics' open-connections gauge
+  bool failing_ = false;  // the last attempt failed; its warning is logged
 
   // Buffers reused across calls.
   std::unique_ptr<char[]> read_buffer_;

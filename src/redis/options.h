@@ -3,10 +3,15 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
 #include "bananas/status.h"
+
+namespace bananas::obs {
+class Metrics;
+}
 
 namespace bananas::redis {
 
@@ -28,6 +33,9 @@ struct Options {
   // Reconnect backoff after a failed connect: first wait, then doubled up to the cap.
   std::chrono::milliseconds reconnect_initial{50};
   std::chrono::milliseconds reconnect_max{5000};
+  // Where connections record round trips (blocking commands excluded: their time is the
+  // wait), I/O errors and open connections. Null: nothing recorded. Not part of the URL.
+  std::shared_ptr<obs::Metrics> metrics;
 
   // Parses redis://[user:pass@]host[:port][/db] and rediss://...; query parameters
   // connect_timeout=2s and io_timeout=5s (durations as in SPEC §1) are accepted.

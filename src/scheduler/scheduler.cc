@@ -39,6 +39,8 @@
 #include <vector>
 
 #include "base/clock.h"
+#include "obs/log.h"
+#include "obs/metrics.h"
 #include "queue/broker.h"
 #include "redis/backoff.h"
 #include "redis/connection.h"
@@ -301,6 +303,14 @@ class Scheduler::Impl {
       if (!r) return r.status();
       recovered_.fetch_add(r->recovered, std::memory_order_relaxed);
       recovered_dead_.fetch_add(r->dead, std::memory_order_relaxed);
+      if (options_.metrics != nullptr && r->recovered + r->dead > 0) {
+        // The sweep does not read the jobs, so the series has no job type.
+        obs::JobSeries& series = options_.metrics->Jobs(queue, "");
+        series.Add(obs::JobEvent::kRecovered, static_cast<uint64_t>(r->recovered));
+        series.Add(obs::JobEvent::kDead, static_cast<uint64_t>(r->dead));
+        obs::Log(obs::LogLevel::kInfo, "expired leases recovered",
+                 {{"queue", queue}, {"recovered", r->recovered}, {"dead", r->dead}});
+      }
       if (r->recovered + r->dead < options_.recover_batch || Stopping()) return Status::Ok();
     }
   }
@@ -356,12 +366,8 @@ class Scheduler::Impl {
       return;
     }
     next_log_ = now + kLogPeriod;
-    if (log_suppressed_ > 0) {
-      std::fprintf(stderr, "bananas scheduler: %s (and %lld more errors)\n",
-                   status.ToString().c_str(), static_cast<long long>(log_suppressed_));
-    } else {
-      std::fprintf(stderr, "bananas scheduler: %s\n", status.ToString().c_str());
-    }
+    obs::Log(obs::LogLevel::kWarn, "scheduler error",
+             {{"error", status.ToString()}, {"suppressed", log_suppressed_}});
     log_suppressed_ = 0;
   }
 
@@ -401,6 +407,7 @@ Result<std::unique_ptr<Scheduler>> Scheduler::Create(const SchedulerOptions& opt
   auto redis_options = redis::Options::FromUrl(options.redis_url);
   if (!redis_options) return redis_options.status().WithContext("scheduler: redis_url");
   redis_options->reconnect_max = std::min(redis_options->reconnect_max, kReconnectMax);
+  redis_options->metrics = options.metrics;
 
   queue::BrokerOptions broker_options;
   broker_options.prefix = options.prefix;

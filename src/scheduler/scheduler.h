@@ -20,6 +20,10 @@
 
 #include "bananas/status.h"
 
+namespace bananas::obs {
+class Metrics;
+}
+
 namespace bananas::scheduler {
 
 struct SchedulerOptions {
@@ -37,6 +41,9 @@ struct SchedulerOptions {
   int promote_batch = 1000;
   int recover_batch = 1000;
   int max_recoveries = 5;
+  // Where recovered leases (bananas_jobs_recovered_total, and _dead_total for poison pills;
+  // by queue, job_type empty) and Redis round trips are recorded. Null: nothing recorded.
+  std::shared_ptr<obs::Metrics> metrics;
 };
 
 struct SchedulerStats {

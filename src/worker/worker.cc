@@ -28,11 +28,14 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <thread>
 #include <unordered_map>
 
 #include "base/clock.h"
+#include "obs/log.h"
+#include "obs/metrics.h"
 #include "obs/profiled_mutex.h"
 #include "obs/profiling.h"
 #include "queue/broker.h"
@@ -58,7 +61,7 @@ const char* ReasonText(CancelReason r) {
   return "";
 }
 
-// At most one line per second per kind: a Redis outage must not flood the log.
+// At most one line per second: a Redis outage must not flood the log.
 void LogRateLimited(const std::string& what) {
   static std::mutex mu;
   static SteadyClock::time_point last{};
@@ -66,7 +69,7 @@ void LogRateLimited(const std::string& what) {
   auto now = SteadyClock::now();
   if (now - last < std::chrono::seconds(1)) return;
   last = now;
-  std::fprintf(stderr, "bananas worker: %s\n", what.c_str());
+  obs::Log(obs::LogLevel::kWarn, "worker error", {{"error", what}});
 }
 
 // One leased job from lease to outcome.
@@ -77,6 +80,10 @@ struct Execution {
   std::atomic<int> reason{0};      // CancelReason; the first reason set wins
   std::atomic<bool> decided{false};  // whoever sets it first writes the outcome
   std::atomic<double> progress{0};
+  obs::JobSeries* series = nullptr;  // null when the worker records no metrics
+  // Written by the executor; atomic because a timed-out job's outcome is written (and
+  // logged) while its abandoned handler may still be running.
+  std::atomic<double> run_seconds{0};
   std::mutex mu;                   // with cv: wakes SleepFor on cancellation
   std::condition_variable cv;
 
@@ -168,6 +175,13 @@ class Worker::Impl {
     auto redis_options = redis::Options::FromUrl(shared_->options.redis_url);
     if (!redis_options) return redis_options.status();
     shared_->redis_options = *redis_options;
+    shared_->redis_options.metrics = shared_->options.metrics;
+    if (shared_->options.metrics != nullptr) {
+      std::weak_ptr<Shared> weak = shared_;
+      shared_->options.metrics->AddCollector([weak](obs::Exposition& out) {
+        if (auto s = weak.lock()) CollectGauges(*s, out);
+      });
+    }
     started_ = true;
     auto s = shared_;
     fetcher_ = std::thread([s] { FetchLoop(*s); });
@@ -344,12 +358,42 @@ class Worker::Impl {
     }
   }
 
+  // The worker's gauges, read at scrape time. `worker` labels them: one process may run
+  // several workers (a library user's binary).
+  static void CollectGauges(const Shared& s, obs::Exposition& out) {
+    int64_t active;
+    {
+      std::lock_guard<obs::ProfiledMutex> lock(s.mu);
+      active = static_cast<int64_t>(s.active.size());
+    }
+    out.Family("bananas_worker_active_jobs", "Jobs this worker holds under lease now.", "gauge");
+    out.Sample("bananas_worker_active_jobs", {{"worker", s.worker_id}}, active);
+    out.Family("bananas_worker_concurrency", "Jobs this worker runs at most at once.", "gauge");
+    out.Sample("bananas_worker_concurrency", {{"worker", s.worker_id}},
+               static_cast<int64_t>(s.options.concurrency));
+    out.Family("bananas_worker_utilization_ratio",
+               "Active jobs / concurrency now; over time: rate(bananas_job_run_time_seconds_sum) "
+               "/ bananas_worker_concurrency.",
+               "gauge");
+    out.Sample("bananas_worker_utilization_ratio", {{"worker", s.worker_id}},
+               static_cast<double>(active) / s.options.concurrency);
+  }
+
   static void Dispatch(Shared& s, std::vector<queue::LeasedJob> jobs) {
     auto now = SteadyClock::now();
     int64_t now_ms = NowUnixMs();
+    // Series first, outside mu: a new pair takes the registry's lock once.
+    std::vector<obs::JobSeries*> series(jobs.size(), nullptr);
+    if (s.options.metrics != nullptr) {
+      for (size_t i = 0; i < jobs.size(); ++i) {
+        series[i] = &s.options.metrics->Jobs(jobs[i].queue, jobs[i].name);
+      }
+    }
     std::lock_guard<obs::ProfiledMutex> lock(s.mu);
-    for (auto& job : jobs) {
+    for (size_t i = 0; i < jobs.size(); ++i) {
+      auto& job = jobs[i];
       auto e = std::make_shared<Execution>();
+      e->series = series[i];
       milliseconds timeout = job.timeout_ms > 0 ? milliseconds(job.timeout_ms) : s.options.job_timeout;
       e->deadline = now + timeout;
       e->started_unix_ms = now_ms;
@@ -401,6 +445,13 @@ class Worker::Impl {
     }
     Context context(e);
     Result<std::string> result = Status::Internal("handler did not return");
+    if (e->series != nullptr) {
+      // Ready = the later of enqueue and run_at (a delayed or retried job waited on purpose).
+      int64_t ready_us = std::max(e->job.created_unix_ms, e->job.run_at_unix_ms) * 1000;
+      e->series->Add(obs::JobEvent::kStarted);
+      e->series->pickup_latency.Observe(static_cast<double>(NowUnixUs() - ready_us) / 1e6);
+    }
+    auto run_start = SteadyClock::now();
     // CPU samples taken while the handler runs carry job_type and queue (pprof -tagfocus).
     obs::ScopedJobLabels labels(e->job.name, e->job.queue);
     try {
@@ -410,6 +461,9 @@ class Worker::Impl {
     } catch (...) {
       result = Status::Internal("handler threw a non-std exception");
     }
+    double run_seconds = std::chrono::duration<double>(SteadyClock::now() - run_start).count();
+    e->run_seconds.store(run_seconds, std::memory_order_relaxed);
+    if (e->series != nullptr) e->series->run_time.Observe(run_seconds);
     CancelReason reason = e->cancel_reason();
     if (result.ok()) {
       out.success = true;
@@ -475,6 +529,8 @@ class Worker::Impl {
         }
         for (size_t i = 0; i < batch.size(); ++i) {
           (*r)[i] ? ++succeeded : ++lost;
+          Record(*batch[i]->execution, (*r)[i] ? "succeeded" : "lease lost",
+                 (*r)[i] ? obs::JobEvent::kSucceeded : std::optional<obs::JobEvent>());
           done.push_back(batch[i]->execution);
         }
       }
@@ -488,6 +544,7 @@ class Worker::Impl {
           continue;
         }
         r->kind == queue::FailOutcome::Kind::kLeaseLost ? ++lost : ++failed;
+        RecordFailure(*o->execution, r->kind);
         done.push_back(o->execution);
       }
       pending = std::move(retry_later);
@@ -497,6 +554,40 @@ class Worker::Impl {
       s.stats.lease_lost += lost;
       for (const auto& e : done) s.active.erase(e->job.id);
       if (!done.empty()) s.slots_cv.notify_all();
+    }
+  }
+
+  // One outcome written: its counter, and at debug level its line.
+  static void Record(const Execution& e, std::string_view outcome,
+                     std::optional<obs::JobEvent> event) {
+    if (e.series != nullptr && event) e.series->Add(*event);
+    if (!obs::LogEnabled(obs::LogLevel::kDebug)) return;
+    obs::Log(obs::LogLevel::kDebug, "job done",
+             {{"job_id", e.job.id},
+              {"job_type", e.job.name},
+              {"queue", e.job.queue},
+              {"attempt", e.job.attempts},
+              {"outcome", outcome},
+              {"duration_ms", e.run_seconds.load(std::memory_order_relaxed) * 1000}});
+  }
+
+  static void RecordFailure(const Execution& e, queue::FailOutcome::Kind kind) {
+    using Kind = queue::FailOutcome::Kind;
+    switch (kind) {
+      case Kind::kRetrying:
+        if (e.series != nullptr) e.series->Add(obs::JobEvent::kFailed);
+        Record(e, "retrying", obs::JobEvent::kRetried);
+        return;
+      case Kind::kDead:
+        if (e.series != nullptr) e.series->Add(obs::JobEvent::kFailed);
+        Record(e, "dead", obs::JobEvent::kDead);
+        return;
+      case Kind::kCancelled:
+        Record(e, "cancelled", obs::JobEvent::kCancelled);
+        return;
+      case Kind::kLeaseLost:
+        Record(e, "lease lost", std::nullopt);
+        return;
     }
   }
 

@@ -564,13 +564,53 @@ AdminResponse PprofHandlers::Symbol(const AdminRequest& request) {
   return TextResponse(std::move(out));
 }
 
+std::string MaskCommandLine(std::string_view args) {
+  // Flags whose value is a secret as a whole (config.h rows marked secret).
+  constexpr std::string_view kSecretFlags[] = {"--api-token"};
+  std::string out;
+  bool mask_next = false;
+  while (true) {
+    size_t end = args.find('\0');
+    std::string arg(args.substr(0, end));
+    if (mask_next) {
+      arg = "***";
+      mask_next = false;
+    } else {
+      for (std::string_view flag : kSecretFlags) {
+        if (arg == flag) mask_next = true;
+        if (arg.starts_with(std::string(flag) + "=")) arg = std::string(flag) + "=***";
+      }
+      // scheme://user:password@host: the password (or a lone user info) becomes ***.
+      size_t scheme = arg.find("://");
+      if (scheme != std::string::npos) {
+        size_t begin = scheme + 3;
+        size_t at = arg.find('@', begin);
+        size_t slash = arg.find('/', begin);
+        if (at != std::string::npos && (slash == std::string::npos || at < slash)) {
+          size_t colon = arg.find(':', begin);
+          size_t from = colon != std::string::npos && colon < at ? colon + 1 : begin;
+          if (at > from) arg.replace(from, at - from, "***");
+        }
+      }
+    }
+    out += arg;
+    if (end == std::string_view::npos) break;
+    out.push_back('\0');
+    args.remove_prefix(end + 1);
+  }
+  return out;
+}
+
 AdminResponse PprofHandlers::Cmdline() {
   std::ifstream file("/proc/self/cmdline", std::ios::binary);
   std::stringstream buffer;
   buffer << file.rdbuf();
   std::string args = buffer.str();
   if (!args.empty() && args.back() == '\0') args.pop_back();  // Go joins with NUL, no trailer
-  return TextResponse(std::move(args));
+  // A password given as a flag (--redis-url redis://:pw@host) must not leak through the
+  // admin port: the URL's password and secret flags' values are masked. (`ps` still shows
+  // them: the docs say to prefer the environment variables.)
+  return TextResponse(MaskCommandLine(args));
 }
 
 }  // namespace bananas::obs::detail

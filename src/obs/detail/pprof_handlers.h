@@ -57,6 +57,10 @@ class PprofHandlers {
   SharedSymbolizer symbolizer_;
 };
 
+// The NUL-separated command line with secrets masked: the password of any scheme://user:pw@
+// URL argument and the value of --api-token. Exposed for tests.
+std::string MaskCommandLine(std::string_view args);
+
 // Go's serveError: status, X-Go-Pprof: 1, text/plain, the message and a newline.
 AdminResponse PprofError(int status, std::string_view message);
 
