@@ -173,7 +173,10 @@ std::string ReportTable(const BenchReport& report) {
            ", early " + std::to_string(l->early) + "\n";
     out += "  delivery " + DeliveryLine(l->delivery) + "\n";
   }
-  out += std::string("\nexact delivery: ") + DeliveryLine(report.delivery()) + "\n";
+  const Delivery total = report.delivery();
+  out += total.submitted > 0
+             ? "\nexact delivery: " + DeliveryLine(total) + "\n"
+             : std::string("\nexact delivery: not checked (no scenario that runs jobs)\n");
   out += report.ok() ? "result: ok\n" : "result: FAILED\n";
   return out;
 }

@@ -106,8 +106,13 @@ JobSpec NoopJob(std::string payload) {
 }
 
 int Info() {
-  const std::string version = std::string("bananas ") + BANANAS_VERSION +
-                              " (C++20, g++ 12; Boost.Asio + hiredis Redis client; jemalloc)";
+#if defined(__clang__)
+  const std::string compiler = std::string("clang ") + __clang_version__;
+#else
+  const std::string compiler = std::string("g++ ") + __VERSION__;
+#endif
+  const std::string version = std::string("bananas ") + BANANAS_VERSION + " (C++20, " + compiler +
+                              "; Boost.Asio + hiredis Redis client; jemalloc)";
   const std::string config = "1 process, 1 Worker, concurrency " + std::to_string(Concurrency()) +
                              ", fetch batch " + std::to_string(FetchBatch()) +
                              ", acks batched per queue, results kept 24 h (library defaults)";
