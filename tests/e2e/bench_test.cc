@@ -1,5 +1,7 @@
 // `bananas bench` end to end: the built binary with small N, its --json output checked for
 // shape and plausibility (never for speed: timing belongs to docs/BENCHMARKS.md).
+#include <signal.h>
+
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <string>
@@ -122,6 +124,37 @@ TEST(BenchCommand, SharedRedisIsLeftAsItWas) {
   // Every bench key was deleted; the other client's key is untouched.
   EXPECT_EQ((*redis)->Cli({"DBSIZE"}), "1");
   EXPECT_EQ((*redis)->Cli({"GET", "someone-else"}), "1");
+}
+
+TEST(BenchCommand, EnqueuesOverHttpKeepAliveWithoutErrors) {
+  Result<std::unique_ptr<RedisServer>> redis = RedisServer::Start();
+  ASSERT_OK(redis);
+  ProcessOptions api_options;
+  api_options.args = {BANANAS_BIN, "api", "--api-port", "0", "--pprof-port", "0"};
+  api_options.env = {{"REDIS_URL", (*redis)->url()}, {"BANANAS_API_TOKEN", std::nullopt}};
+  Result<std::unique_ptr<Process>> api = Process::Start(std::move(api_options));
+  ASSERT_OK(api);
+  ASSERT_TRUE((*api)->WaitForStdout("bananas api: ready")) << (*api)->Output();
+  const std::string address = Field((*api)->out(), "API: ");
+  const std::string port = address.substr(address.rfind(':') + 1);
+
+  std::unique_ptr<Process> p =
+      RunBench({{"REDIS_URL", (*redis)->url()}, {"BANANAS_API_TOKEN", std::nullopt}},
+               {"--scenarios", "enqueue", "--api", "http://127.0.0.1:" + port, "--http-connections",
+                "4", "--bulk-chunk", "100"});
+  ASSERT_EQ(p->WaitExit(), 0) << p->Output();
+  boost::system::error_code ec;
+  json::value report = json::parse(p->out(), ec);
+  ASSERT_FALSE(ec) << p->Output();
+  EXPECT_EQ(Number(report, {"enqueue", "http_single", "jobs"}), 50);
+  EXPECT_EQ(Number(report, {"enqueue", "http_single", "errors"}), 0);
+  EXPECT_GT(Number(report, {"enqueue", "http_single", "jobs_per_second"}), 0);
+  EXPECT_EQ(Number(report, {"enqueue", "http_bulk", "jobs"}), 300);
+  EXPECT_EQ(Number(report, {"enqueue", "http_bulk", "errors"}), 0);
+  // The API wrote them to its own Redis, under its own prefix: they are there.
+  EXPECT_EQ((*redis)->Cli({"LLEN", "bananas:{bench-http}:pending:normal"}), "350");
+  (*api)->Signal(SIGTERM);
+  EXPECT_EQ((*api)->WaitExit(), 0) << (*api)->Output();
 }
 
 TEST(BenchCommand, UnknownScenarioIsAUsageError) {
