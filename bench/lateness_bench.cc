@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "base/clock.h"
+#include "bench/latency.h"
 #include "queue/broker.h"
 #include "redis/connection.h"
 #include "redis_server.h"
@@ -50,12 +51,8 @@ int64_t EnvInt(const char* name, int64_t fallback) {
   std::exit(1);
 }
 
-// Nearest-rank percentile of sorted values.
 int64_t Percentile(const std::vector<int64_t>& sorted, double p) {
-  if (sorted.empty()) return 0;
-  auto rank = static_cast<size_t>(p / 100.0 * static_cast<double>(sorted.size()) + 0.999999);
-  rank = std::clamp<size_t>(rank, 1, sorted.size());
-  return sorted[rank - 1];
+  return bench::PercentileOfSorted(sorted, p);
 }
 
 int Main() {

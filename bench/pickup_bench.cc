@@ -18,6 +18,7 @@
 #include "bananas/client.h"
 #include "bananas/worker.h"
 #include "base/clock.h"
+#include "bench/latency.h"
 #include "redis_server.h"
 
 namespace {
@@ -25,12 +26,6 @@ namespace {
 int64_t EnvInt(const char* name, int64_t fallback) {
   const char* v = std::getenv(name);
   return v ? std::atoll(v) : fallback;
-}
-
-double Percentile(const std::vector<int64_t>& sorted, double p) {
-  if (sorted.empty()) return 0;
-  size_t rank = static_cast<size_t>(p / 100.0 * static_cast<double>(sorted.size()));
-  return static_cast<double>(sorted[std::min(rank, sorted.size() - 1)]) / 1000.0;
 }
 
 }  // namespace
@@ -107,21 +102,19 @@ int main() {
   (*worker)->Stop();
   (*worker)->Wait();
 
-  std::vector<int64_t> sorted;
+  std::vector<int64_t> samples;
   {
     std::lock_guard<std::mutex> lock(mu);
-    sorted = latencies_us;
+    samples = latencies_us;
   }
-  std::sort(sorted.begin(), sorted.end());
+  const bench::LatencySummary l = bench::Summarize(samples);
   std::printf("pickup latency, %lld jobs at %lld/s (ms): p50 %.3f  p90 %.3f  p99 %.3f  "
               "p99.9 %.3f  max %.3f\n",
-              static_cast<long long>(sorted.size()), static_cast<long long>(rate),
-              Percentile(sorted, 50), Percentile(sorted, 90), Percentile(sorted, 99),
-              Percentile(sorted, 99.9), sorted.empty() ? 0.0 : sorted.back() / 1000.0);
-  std::printf("{\"bench\":\"pickup\",\"n\":%zu,\"rate\":%lld,\"p50_ms\":%.3f,\"p90_ms\":%.3f,"
+              static_cast<long long>(l.count), static_cast<long long>(rate), l.p50_ms, l.p90_ms,
+              l.p99_ms, l.p999_ms, l.max_ms);
+  std::printf("{\"bench\":\"pickup\",\"n\":%lld,\"rate\":%lld,\"p50_ms\":%.3f,\"p90_ms\":%.3f,"
               "\"p99_ms\":%.3f,\"p999_ms\":%.3f,\"max_ms\":%.3f}\n",
-              sorted.size(), static_cast<long long>(rate), Percentile(sorted, 50),
-              Percentile(sorted, 90), Percentile(sorted, 99), Percentile(sorted, 99.9),
-              sorted.empty() ? 0.0 : sorted.back() / 1000.0);
-  return static_cast<int64_t>(sorted.size()) == n ? 0 : 1;
+              static_cast<long long>(l.count), static_cast<long long>(rate), l.p50_ms, l.p90_ms,
+              l.p99_ms, l.p999_ms, l.max_ms);
+  return l.count == n ? 0 : 1;
 }

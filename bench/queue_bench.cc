@@ -5,6 +5,7 @@
 //                        scripts run included) / jobs
 //   redis_cpu_us/job     used_cpu_user + used_cpu_sys of INFO cpu / jobs: everything the
 //                        Redis process spent, parsing and networking included
+//   redis_calls/job      calls in INFO commandstats / jobs, the commands scripts run included
 // SPEC §11 budget: ~12 µs of Redis CPU per job for the whole lifecycle (BM_Lifecycle).
 //
 // Run: make bench, or build/release/bench/queue_bench --benchmark_counters_tabular=true
@@ -12,12 +13,11 @@
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>
-#include <map>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <vector>
 
+#include "bench/redis_cost.h"
 #include "queue/broker.h"
 #include "redis/connection.h"
 #include "redis_server.h"
@@ -53,35 +53,11 @@ std::unique_ptr<redis::Connection> Connect() {
   return std::move(*conn);
 }
 
-// INFO figures the counters are computed from.
-struct RedisCost {
-  double script_usec = 0;
-  double cpu_usec = 0;
-};
-
-RedisCost ReadCost(redis::Connection& c) {
-  RedisCost cost;
-  auto stats = c.Run(redis::Command("INFO").Arg("commandstats"));
-  auto cpu = c.Run(redis::Command("INFO").Arg("cpu"));
-  if (stats.ok()) {
-    std::istringstream in(stats->str);
-    std::string line;
-    while (std::getline(in, line)) {
-      if (line.rfind("cmdstat_evalsha:", 0) == 0) {
-        auto pos = line.find("usec=");
-        cost.script_usec = std::stod(line.substr(pos + 5));
-      }
-    }
-  }
-  if (cpu.ok()) {
-    std::istringstream in(cpu->str);
-    std::string line;
-    while (std::getline(in, line)) {
-      if (line.rfind("used_cpu_user:", 0) == 0) cost.cpu_usec += std::stod(line.substr(14)) * 1e6;
-      if (line.rfind("used_cpu_sys:", 0) == 0) cost.cpu_usec += std::stod(line.substr(13)) * 1e6;
-    }
-  }
-  return cost;
+// INFO figures the counters are computed from (src/bench/redis_cost.h). A failed read
+// shows as absurd figures, and a bench run is read by a person.
+bench::RedisCounters ReadCost(redis::Connection& c) {
+  auto counters = bench::ReadRedisCounters(c);
+  return counters.ok() ? *counters : bench::RedisCounters{};
 }
 
 void Flush(redis::Connection& c) {
@@ -89,12 +65,16 @@ void Flush(redis::Connection& c) {
   (void)c.Run(redis::Command("CONFIG").Arg("RESETSTAT"));
 }
 
-void ReportCost(benchmark::State& state, redis::Connection& c, const RedisCost& before,
+void SetCounters(benchmark::State& state, const bench::RedisCost& cost) {
+  if (cost.jobs <= 0) return;
+  state.counters["redis_script_us/job"] = cost.script_us_per_job;
+  state.counters["redis_cpu_us/job"] = cost.cpu_us_per_job;
+  state.counters["redis_calls/job"] = cost.calls_per_job;
+}
+
+void ReportCost(benchmark::State& state, redis::Connection& c, const bench::RedisCounters& before,
                 int64_t jobs) {
-  RedisCost after = ReadCost(c);
-  if (jobs <= 0) return;
-  state.counters["redis_script_us/job"] = (after.script_usec - before.script_usec) / jobs;
-  state.counters["redis_cpu_us/job"] = (after.cpu_usec - before.cpu_usec) / jobs;
+  SetCounters(state, bench::CostPerJob(before, ReadCost(c), jobs));
 }
 
 std::vector<JobSpec> NoopJobs(int64_t n) {
@@ -110,7 +90,7 @@ void BM_Enqueue(benchmark::State& state) {
   queue::Broker broker(*conn, {});
   const int64_t batch = state.range(0);
   auto specs = NoopJobs(batch);
-  RedisCost before = ReadCost(*conn);
+  bench::RedisCounters before = ReadCost(*conn);
   int64_t jobs = 0;
   for (auto _ : state) {
     auto r = broker.EnqueueBatch(specs);
@@ -131,16 +111,19 @@ void BM_DequeueAck(benchmark::State& state) {
   auto refill = NoopJobs(10'000);
   int64_t backlog = 0, jobs = 0;
   // The refills' own Redis cost is measured while paused and taken off the total.
-  RedisCost refill_cost;
-  RedisCost start = ReadCost(*conn);
+  bench::RedisCounters refill_cost;
+  bench::RedisCounters start = ReadCost(*conn);
   for (auto _ : state) {
     if (backlog < batch) {
       state.PauseTiming();
-      RedisCost a = ReadCost(*conn);
+      bench::RedisCounters a = ReadCost(*conn);
       if (!broker.EnqueueBatch(refill).ok()) state.SkipWithError("refill failed");
-      RedisCost b = ReadCost(*conn);
-      refill_cost.script_usec += b.script_usec - a.script_usec;
-      refill_cost.cpu_usec += b.cpu_usec - a.cpu_usec;
+      bench::RedisCounters b = ReadCost(*conn);
+      refill_cost.script_us += b.script_us - a.script_us;
+      refill_cost.cpu_us += b.cpu_us - a.cpu_us;
+      for (const auto& [name, calls] : b.calls) {
+        refill_cost.calls[name] += calls - (a.calls.count(name) ? a.calls.at(name) : 0);
+      }
       backlog += 10'000;
       state.ResumeTiming();
     }
@@ -158,13 +141,12 @@ void BM_DequeueAck(benchmark::State& state) {
     jobs += static_cast<int64_t>(done.size());
   }
   state.SetItemsProcessed(jobs);
-  RedisCost end = ReadCost(*conn);
-  if (jobs > 0) {
-    state.counters["redis_script_us/job"] =
-        (end.script_usec - start.script_usec - refill_cost.script_usec) / jobs;
-    state.counters["redis_cpu_us/job"] =
-        (end.cpu_usec - start.cpu_usec - refill_cost.cpu_usec) / jobs;
-  }
+  // Cost of the dequeues and acks alone: the refills' deltas are added to the baseline.
+  bench::RedisCounters baseline = start;
+  baseline.script_us += refill_cost.script_us;
+  baseline.cpu_us += refill_cost.cpu_us;
+  for (const auto& [name, calls] : refill_cost.calls) baseline.calls[name] += calls;
+  SetCounters(state, bench::CostPerJob(baseline, ReadCost(*conn), jobs));
 }
 BENCHMARK(BM_DequeueAck)->Arg(1)->Arg(100)->UseRealTime();
 
@@ -176,7 +158,7 @@ void BM_Lifecycle(benchmark::State& state) {
   queue::Broker broker(*conn, {});
   const int64_t batch = state.range(0);
   auto specs = NoopJobs(batch);
-  RedisCost before = ReadCost(*conn);
+  bench::RedisCounters before = ReadCost(*conn);
   int64_t jobs = 0;
   for (auto _ : state) {
     if (!broker.EnqueueBatch(specs).ok()) state.SkipWithError("enqueue failed");

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "app/admin.h"
+#include "app/bench_command.h"
 #include "app/config.h"
 #include "app/flags.h"
 #include "app/run.h"
@@ -47,6 +48,8 @@ int Main(int argc, char** argv) {
 
   AdminCommands admin;
   admin.Add(app, overrides);
+  BenchCommand bench;
+  bench.Add(app, overrides);
 
   try {
     app.parse(argc, argv);
@@ -60,6 +63,13 @@ int Main(int argc, char** argv) {
     Result<Config> config = LoadConfig(Service::kApi, ProcessEnv(), overrides);
     if (!config) return ReportFailure(*chosen, config.status());
     return admin.Run(*config);
+  }
+
+  if (bench.chosen()) {
+    // kDev: REDIS_URL unset stays unset, and bench then starts its own redis-server.
+    Result<Config> config = LoadConfig(Service::kDev, ProcessEnv(), overrides);
+    if (!config) return ReportFailure("bench", config.status());
+    return bench.Run(*config);
   }
 
   Service service = Service::kWorker;

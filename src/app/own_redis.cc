@@ -108,7 +108,8 @@ bool ReapWithin(pid_t pid, std::chrono::milliseconds timeout) {
 
 }  // namespace
 
-Result<std::unique_ptr<OwnRedis>> OwnRedis::Start(const std::string& data_dir) {
+Result<std::unique_ptr<OwnRedis>> OwnRedis::Start(const std::string& data_dir,
+                                                  Persistence persistence) {
   std::string binary = FindOnPath("redis-server");
   if (binary.empty()) {
     return Status::FailedPrecondition(
@@ -124,6 +125,7 @@ Result<std::unique_ptr<OwnRedis>> OwnRedis::Start(const std::string& data_dir) {
   }
   std::unique_ptr<OwnRedis> redis(new OwnRedis());
   redis->data_dir_ = dir.lexically_normal().string();
+  redis->persistence_ = persistence;
   Status last;
   for (int attempt = 0; attempt < kLaunchAttempts; ++attempt) {
     redis->port_ = FreePort();
@@ -153,7 +155,7 @@ Status OwnRedis::Launch(const std::string& binary) {
       // Every write in the AOF, fsynced each second (Redis' default policy): a dev queue
       // survives restarts, like a real one. RDB snapshots off: one persistence path is enough.
       "--appendonly",
-      "yes",
+      persistence_ == Persistence::kAppendOnly ? "yes" : "no",
       "--save",
       "",
       "--daemonize",

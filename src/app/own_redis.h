@@ -28,15 +28,21 @@ namespace bananas::app {
 
 class OwnRedis {
  public:
+  // kAppendOnly: AOF on, fsynced every second, so a dev queue survives restarts (dev).
+  // kNone: nothing on disk, as the peer benchmark's Redis runs (bench).
+  enum class Persistence { kAppendOnly, kNone };
+
   static constexpr std::chrono::seconds kStartTimeout{10};
   static constexpr std::chrono::seconds kStopTimeout{5};
 
   // Finds redis-server on PATH (FailedPrecondition, saying to run scripts/setup or set
   // REDIS_URL, when it is not there), creates `data_dir`, starts redis-server on a free
-  // loopback port with AOF on and RDB snapshots off, and waits until it answers PING.
+  // loopback port with RDB snapshots off (and AOF as `persistence` says), and waits until it
+  // answers PING.
   // Unavailable, quoting the end of its log, when it exits or stays silent for kStartTimeout.
   // REQUIRES: called on the main thread (see PR_SET_PDEATHSIG above).
-  [[nodiscard]] static Result<std::unique_ptr<OwnRedis>> Start(const std::string& data_dir);
+  [[nodiscard]] static Result<std::unique_ptr<OwnRedis>> Start(
+      const std::string& data_dir, Persistence persistence = Persistence::kAppendOnly);
 
   OwnRedis(const OwnRedis&) = delete;
   OwnRedis& operator=(const OwnRedis&) = delete;
@@ -62,6 +68,7 @@ class OwnRedis {
   std::string LogTail() const;
 
   std::string data_dir_;
+  Persistence persistence_ = Persistence::kAppendOnly;
   int port_ = 0;
   // Atomic for Abandon(), which runs on the second-signal thread while main may be in Stop().
   std::atomic<pid_t> pid_{-1};
