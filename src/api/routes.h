@@ -71,6 +71,13 @@ class Routes {
   boost::asio::awaitable<Response> RetryDead(const std::string& id, bool purge);
   boost::asio::awaitable<Response> BulkDead(const Query& query, bool purge);
   boost::asio::awaitable<Response> Workers();
+  boost::asio::awaitable<Response> ListSchedules();
+  // POST (create: 201, 409 if the id is taken) and PUT (create or replace: 201 or 200).
+  boost::asio::awaitable<Response> PutSchedule(const Request& request, const std::string& path_id);
+  boost::asio::awaitable<Response> GetSchedule(const std::string& id);
+  boost::asio::awaitable<Response> DeleteSchedule(const std::string& id);
+  boost::asio::awaitable<Response> PauseSchedule(const std::string& id, bool pause);
+  boost::asio::awaitable<Response> TriggerSchedule(const std::string& id);
   Response Metrics() const;
 
   const RoutesOptions options_;
