@@ -8,6 +8,7 @@
 
 #include "api/server.h"
 #include "app/api_service.h"
+#include "app/config_file.h"
 #include "app/own_redis.h"
 #include "app/signals.h"
 #include "bananas/worker.h"
@@ -55,8 +56,15 @@ WorkerOptions ToWorkerOptions(const Config& config) {
   return options;
 }
 
-scheduler::SchedulerOptions ToSchedulerOptions(const Config& config) {
+// The scheduler's options, with the --config file's schedules. InvalidArgument naming the
+// file and the entry for a bad file: a service must not start with half its schedules.
+Result<scheduler::SchedulerOptions> ToSchedulerOptions(const Config& config) {
   scheduler::SchedulerOptions options;
+  if (!config.config_file.empty()) {
+    auto file = LoadConfigFile(config.config_file, config.max_retries);
+    if (!file) return file.status();
+    options.schedules = std::move(file->schedules);
+  }
   options.redis_url = config.redis_url;
   options.prefix = config.prefix;
   options.lease_timeout = config.lease_timeout;
@@ -103,9 +111,14 @@ std::string DescribeWorker(const Config& config, Worker& worker) {
   return line;
 }
 
-std::string DescribeScheduler(const Config& config) {
-  return "scheduler: delayed-job promotion and lease recovery, lease timeout " +
-         FormatDuration(config.lease_timeout);
+std::string DescribeScheduler(const Config& config, const scheduler::SchedulerOptions& options) {
+  std::string line = "scheduler: delayed-job promotion, lease recovery and cron, lease timeout " +
+                     FormatDuration(config.lease_timeout);
+  if (!config.config_file.empty()) {
+    line += ", " + std::to_string(options.schedules.size()) + " schedule(s) from " +
+            config.config_file;
+  }
+  return line;
 }
 
 // The admin listener: /debug/pprof/*, /metrics, /healthz on PPROF_BIND:PPROF_PORT. A port
@@ -200,15 +213,17 @@ int RunWorker(const Config& config) {
 
 int RunScheduler(const Config& config) {
   constexpr std::string_view kCommand = "scheduler";
+  Result<scheduler::SchedulerOptions> options = ToSchedulerOptions(config);
+  if (!options) return ReportFailure(kCommand, options.status());
   Result<std::unique_ptr<scheduler::Scheduler>> scheduler =
-      scheduler::Scheduler::Create(ToSchedulerOptions(config));
+      scheduler::Scheduler::Create(*options);
   if (!scheduler) return ReportFailure(kCommand, scheduler.status());
   Say("redis: " + config.RedactedRedisUrl() + ", key prefix " + config.prefix);
   std::unique_ptr<obs::AdminServer> admin = StartAdmin(config);
   Say(DescribePprof(config, admin.get()));
   Status started = (*scheduler)->Start();
   if (!started.ok()) return ReportFailure(kCommand, started);
-  Say(DescribeScheduler(config));
+  Say(DescribeScheduler(config, *options));
   Say("bananas scheduler: ready");
 
   int signal = WaitForSignal(/*include_children=*/false);
@@ -239,8 +254,10 @@ int RunDev(const Config& base_config, const DevOptions& dev) {
 
   Result<std::unique_ptr<Worker>> worker = BuildWorker(config);
   if (!worker) return ReportFailure(kCommand, worker.status());
+  Result<scheduler::SchedulerOptions> scheduler_options = ToSchedulerOptions(config);
+  if (!scheduler_options) return ReportFailure(kCommand, scheduler_options.status());
   Result<std::unique_ptr<scheduler::Scheduler>> scheduler =
-      scheduler::Scheduler::Create(ToSchedulerOptions(config));
+      scheduler::Scheduler::Create(*scheduler_options);
   if (!scheduler) return ReportFailure(kCommand, scheduler.status());
 
   // The API starts before the banner and stops first, so that no submission races the
@@ -256,7 +273,7 @@ int RunDev(const Config& base_config, const DevOptions& dev) {
   started = (*worker)->Start();
   if (!started.ok()) return ReportFailure(kCommand, started);
   Say(DescribeWorker(config, **worker));
-  Say(DescribeScheduler(config));
+  Say(DescribeScheduler(config, *scheduler_options));
   Say("bananas dev: ready; Ctrl-C stops (a second Ctrl-C exits at once)");
 
   int exit_code = kExitOk;
