@@ -265,9 +265,19 @@ class Scheduler::Impl {
         }
         next_refresh = SteadyClock::now() + kTimerWait;
       }
-      // Never an empty key list: the schedules' wake list is always watched, so a schedule
-      // added before any queue exists still wakes the cron thread.
+      // With cron on, the key list is never empty: the schedules' wake list is always
+      // watched, so a schedule added before any queue exists still wakes the cron thread.
       std::vector<std::string> queues = KnownQueues();
+      if (queues.empty() && !options_.cron) {
+        // No list to block on: look at the registry again in a second, or sooner if another
+        // thread finds a queue.
+        uint64_t seen_version = 0;
+        std::unique_lock<std::mutex> lock(mu_);
+        seen_version = queues_version_;
+        cv_.wait_until(lock, next_refresh,
+                       [&] { return stop_ || queues_version_ != seen_version; });
+        continue;
+      }
       auto woken =
           watch_.broker->WaitForTimer(*watch_.connection, queues, kTimerWait,
                                       options_.cron ? wake_key_ : std::string());

@@ -308,5 +308,39 @@ TEST_F(CronTest, ThreeSchedulersEnqueueEachOccurrenceExactlyOnce) {
   EXPECT_GE(fired, static_cast<int64_t>(jobs.size()));
 }
 
+// With cron off, a scheduler still promotes delayed jobs (its timer watcher has no wake list
+// to block on until a queue exists) and leaves schedules alone.
+TEST_F(CronTest, CronOffPromotesButNeverFires) {
+  ScheduleStore store(*conn_, "bananas");
+  ScheduleSpec spec = Spec("tick", "@every 1s");
+  auto cron = cron::CronSchedule::Parse(spec.cron);
+  ASSERT_OK(cron);
+  ASSERT_OK(store.Put(spec, cron->Next(NowUnixMs()), PutMode::kCreate));
+  scheduler::SchedulerOptions options;
+  options.redis_url = Server().url();
+  options.cron = false;
+  auto s = scheduler::Scheduler::Create(options);
+  ASSERT_OK(s);
+  ASSERT_OK((*s)->Start());
+
+  queue::Broker broker(*conn_, queue::BrokerOptions{});  // the real clock
+  JobSpec delayed;
+  delayed.name = "later";
+  delayed.run_at_unix_ms = NowUnixMs() + 1500;
+  auto enqueued = broker.Enqueue(delayed);
+  ASSERT_OK(enqueued);
+  ASSERT_TRUE(WaitFor([&] {
+    auto job = broker.GetJob(enqueued->id);
+    return job.ok() && job->state == JobState::kPending;
+  }));
+  (*s)->Stop();
+  (*s)->Wait();
+  EXPECT_EQ((*s)->stats().cron_fired, 0);
+  EXPECT_EQ((*s)->stats().errors, 0);
+  auto state = store.Get("tick");
+  ASSERT_OK(state);
+  EXPECT_EQ(state->run_count, 0);
+}
+
 }  // namespace
 }  // namespace bananas::testing
