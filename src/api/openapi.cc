@@ -241,6 +241,105 @@ constexpr std::string_view kDocument = R"json({
         }
       }
     },
+    "/api/v1/schedules": {
+      "get": {
+        "operationId": "listSchedules",
+        "summary": "Every cron schedule with its state, sorted by id",
+        "responses": {
+          "200": {"description": "Schedules", "content": {"application/json": {"schema": {
+            "type": "object", "properties": {"schedules": {"type": "array", "items": {"$ref": "#/components/schemas/Schedule"}}}}}}},
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "503": {"$ref": "#/components/responses/Unavailable"}
+        }
+      },
+      "post": {
+        "operationId": "createSchedule",
+        "summary": "Create a cron schedule with a client-chosen id",
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ScheduleRequest"}}}},
+        "responses": {
+          "201": {"description": "Created", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Schedule"}}}},
+          "400": {"$ref": "#/components/responses/BadRequest"},
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "409": {"description": "A schedule with this id exists", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+          "503": {"$ref": "#/components/responses/Unavailable"}
+        }
+      }
+    },
+    "/api/v1/schedules/{id}": {
+      "get": {
+        "operationId": "getSchedule",
+        "summary": "Read a schedule and its state",
+        "parameters": [{"$ref": "#/components/parameters/ScheduleId"}],
+        "responses": {
+          "200": {"description": "The schedule", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Schedule"}}}},
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "404": {"$ref": "#/components/responses/NotFound"}
+        }
+      },
+      "put": {
+        "operationId": "putSchedule",
+        "summary": "Create or replace a schedule; its state (runs, pause) is kept, and next_run too while cron and timezone are unchanged",
+        "parameters": [{"$ref": "#/components/parameters/ScheduleId"}],
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ScheduleRequest"}}}},
+        "responses": {
+          "200": {"description": "Replaced", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Schedule"}}}},
+          "201": {"description": "Created", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Schedule"}}}},
+          "400": {"$ref": "#/components/responses/BadRequest"},
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "404": {"$ref": "#/components/responses/NotFound"},
+          "503": {"$ref": "#/components/responses/Unavailable"}
+        }
+      },
+      "delete": {
+        "operationId": "deleteSchedule",
+        "summary": "Delete a schedule (jobs it already enqueued stay)",
+        "parameters": [{"$ref": "#/components/parameters/ScheduleId"}],
+        "responses": {
+          "200": {"description": "Deleted", "content": {"application/json": {"schema": {
+            "type": "object", "properties": {"deleted": {"type": "string"}}}}}},
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "404": {"$ref": "#/components/responses/NotFound"}
+        }
+      }
+    },
+    "/api/v1/schedules/{id}/pause": {
+      "post": {
+        "operationId": "pauseSchedule",
+        "summary": "Stop firing occurrences until resumed",
+        "parameters": [{"$ref": "#/components/parameters/ScheduleId"}],
+        "responses": {
+          "200": {"description": "The schedule, paused", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Schedule"}}}},
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "404": {"$ref": "#/components/responses/NotFound"}
+        }
+      }
+    },
+    "/api/v1/schedules/{id}/resume": {
+      "post": {
+        "operationId": "resumeSchedule",
+        "summary": "Fire again from the first occurrence after now (occurrences during the pause do not run)",
+        "parameters": [{"$ref": "#/components/parameters/ScheduleId"}],
+        "responses": {
+          "200": {"description": "The schedule, resumed", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Schedule"}}}},
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "404": {"$ref": "#/components/responses/NotFound"}
+        }
+      }
+    },
+    "/api/v1/schedules/{id}/trigger": {
+      "post": {
+        "operationId": "triggerSchedule",
+        "summary": "Enqueue the schedule's job now, outside its occurrences (paused or not); counted in run_count",
+        "parameters": [{"$ref": "#/components/parameters/ScheduleId"}],
+        "responses": {
+          "201": {"description": "The job enqueued and the schedule", "content": {"application/json": {"schema": {
+            "type": "object", "properties": {"job": {"$ref": "#/components/schemas/Job"}, "schedule": {"$ref": "#/components/schemas/Schedule"}}}}}},
+          "401": {"$ref": "#/components/responses/Unauthorized"},
+          "404": {"$ref": "#/components/responses/NotFound"},
+          "503": {"$ref": "#/components/responses/Unavailable"}
+        }
+      }
+    },
     "/api/v1/openapi.json": {
       "get": {
         "operationId": "openApi",
@@ -276,12 +375,13 @@ constexpr std::string_view kDocument = R"json({
       "QueueName": {"name": "name", "in": "path", "required": true, "schema": {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,64}$"}},
       "QueueFilter": {"name": "queue", "in": "query", "schema": {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,64}$"},
                       "description": "One queue; every queue when absent"},
+      "ScheduleId": {"name": "id", "in": "path", "required": true, "schema": {"type": "string", "pattern": "^[A-Za-z0-9_.:-]{1,128}$"}},
       "BulkLimit": {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 10000, "default": 10000}}
     },
     "responses": {
       "BadRequest": {"description": "Invalid input; error.field names it", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
       "Unauthorized": {"description": "Missing or wrong bearer token", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-      "NotFound": {"description": "No such job (or not in the DLQ)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+      "NotFound": {"description": "No such job (or not in the DLQ), or no such schedule", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
       "Conflict": {"description": "The job has already ended", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
       "TooLarge": {"description": "Body larger than API_MAX_BODY", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
       "Unavailable": {"description": "Redis unreachable or the server saturated; retry", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
@@ -337,6 +437,39 @@ constexpr std::string_view kDocument = R"json({
         }
       },
       "SubmittedJob": {"allOf": [{"$ref": "#/components/schemas/Job"}, {"type": "object", "properties": {"duplicate": {"type": "boolean"}}}]},
+      "ScheduleRequest": {
+        "type": "object", "required": ["cron", "job"], "additionalProperties": false,
+        "properties": {
+          "id": {"type": "string", "pattern": "^[A-Za-z0-9_.:-]{1,128}$", "description": "Required in a POST; in a PUT, the path's"},
+          "cron": {"type": "string", "maxLength": 256, "example": "30 2 * * *",
+                   "description": "5 fields (minute hour day-of-month month day-of-week), 6 with seconds first, @yearly/@annually/@monthly/@weekly/@daily/@midnight/@hourly, or @every <duration>"},
+          "timezone": {"type": "string", "default": "UTC", "example": "America/New_York", "description": "IANA time zone of the expression"},
+          "missed": {"type": "string", "enum": ["once", "skip", "all"], "default": "once",
+                     "description": "Occurrences missed while no scheduler ran: once runs the oldest once then continues after now; skip runs none; all runs each one of the last hour"},
+          "enabled": {"type": "boolean", "default": true},
+          "job": {"allOf": [{"$ref": "#/components/schemas/SubmitRequest"}], "description": "A submit body without run_at, delay_ms, unique_key, unique_ttl_ms"}
+        }
+      },
+      "Schedule": {
+        "type": "object",
+        "properties": {
+          "id": {"type": "string"},
+          "cron": {"type": "string"},
+          "timezone": {"type": "string"},
+          "missed": {"type": "string", "enum": ["once", "skip", "all"]},
+          "enabled": {"type": "boolean"},
+          "job": {"$ref": "#/components/schemas/SubmitRequest"},
+          "paused": {"type": "boolean"},
+          "next_run": {"type": "string", "format": "date-time", "nullable": true},
+          "last_run": {"type": "string", "format": "date-time", "nullable": true},
+          "run_count": {"type": "integer"},
+          "last_error": {"type": "string", "nullable": true},
+          "last_job_id": {"type": "string", "nullable": true},
+          "source": {"type": "string", "enum": ["api", "config"]},
+          "created_at": {"type": "string", "format": "date-time"},
+          "updated_at": {"type": "string", "format": "date-time"}
+        }
+      },
       "Queue": {
         "type": "object",
         "properties": {

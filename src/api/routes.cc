@@ -13,6 +13,8 @@
 #include "api/redis_report_json.h"
 #include "obs/metrics.h"
 #include "redis/self_check.h"
+#include "api/schedule_json.h"
+#include "queue/schedule_store.h"
 #include "api/time_format.h"
 #include "base/clock.h"
 #include "base/job_id.h"
@@ -218,6 +220,22 @@ boost::asio::awaitable<Response> Routes::Dispatch(const Route& route, const Para
       co_return co_await Workers();
     case RouteId::kRedis:
       co_return co_await RedisReport();
+    case RouteId::kListSchedules:
+      co_return co_await ListSchedules();
+    case RouteId::kCreateSchedule:
+      co_return co_await PutSchedule(request, std::string());
+    case RouteId::kPutSchedule:
+      co_return co_await PutSchedule(request, params[0]);
+    case RouteId::kGetSchedule:
+      co_return co_await GetSchedule(params[0]);
+    case RouteId::kDeleteSchedule:
+      co_return co_await DeleteSchedule(params[0]);
+    case RouteId::kPauseSchedule:
+      co_return co_await PauseSchedule(params[0], true);
+    case RouteId::kResumeSchedule:
+      co_return co_await PauseSchedule(params[0], false);
+    case RouteId::kTriggerSchedule:
+      co_return co_await TriggerSchedule(params[0]);
     case RouteId::kOpenApi:
       co_return Json(200, std::string(OpenApiDocument()));
     case RouteId::kHealthz:
@@ -474,6 +492,128 @@ boost::asio::awaitable<Response> Routes::Workers() {
   json::object out;
   out["workers"] = std::move(list);
   co_return Json(200, Serialize(out));
+}
+
+// --- Cron schedules. Each handler builds a ScheduleStore on its Redis thread's connection.
+
+namespace {
+
+queue::ScheduleStore StoreOn(RedisExecutor::Context& c) {
+  return queue::ScheduleStore(c.connection, c.broker.options().prefix);
+}
+
+}  // namespace
+
+boost::asio::awaitable<Response> Routes::ListSchedules() {
+  using Outcome = Result<std::vector<cron::Schedule>>;
+  auto work = [](RedisExecutor::Context& c) -> Outcome { return StoreOn(c).List(); };
+  Outcome schedules = co_await OnRedis<Outcome>(executor_, std::move(work));
+  if (!schedules) co_return Error(ErrorFromStatus(schedules.status()));
+  json::array list;
+  for (const cron::Schedule& s : *schedules) list.emplace_back(ScheduleToJson(s));
+  json::object out;
+  out["schedules"] = std::move(list);
+  co_return Json(200, Serialize(out));
+}
+
+boost::asio::awaitable<Response> Routes::PutSchedule(const Request& request,
+                                                     const std::string& path_id) {
+  if (!path_id.empty()) {
+    auto id = ParseScheduleId(path_id);
+    if (!id.ok()) co_return Error(id.error());
+  }
+  auto body = ParseJsonBody(request.body());
+  if (!body.ok()) co_return Error(body.error());
+  auto parsed = ParseScheduleBody(*body, options_.defaults, NowUnixMs(), path_id);
+  if (!parsed.ok()) co_return Error(parsed.error());
+  struct Answer {
+    bool created = false;
+    cron::Schedule schedule;
+  };
+  using Outcome = Result<Answer>;
+  const queue::PutMode mode = path_id.empty() ? queue::PutMode::kCreate : queue::PutMode::kUpsert;
+  auto work = [parsed = std::move(*parsed), mode](RedisExecutor::Context& c) -> Outcome {
+    queue::ScheduleStore store = StoreOn(c);
+    auto created = store.Put(parsed.spec, parsed.next_run_unix_ms, mode);
+    if (!created) return created.status();
+    auto schedule = store.Get(parsed.spec.id);
+    if (!schedule) return schedule.status();
+    return Answer{*created, std::move(*schedule)};
+  };
+  Outcome answer = co_await OnRedis<Outcome>(executor_, std::move(work));
+  if (!answer) co_return Error(ErrorFromStatus(answer.status()));
+  Response response =
+      Json(answer->created ? 201 : 200, Serialize(ScheduleToJson(answer->schedule)));
+  response.set(http::field::location, "/api/v1/schedules/" + answer->schedule.spec.id);
+  co_return response;
+}
+
+boost::asio::awaitable<Response> Routes::GetSchedule(const std::string& text) {
+  auto id = ParseScheduleId(text);
+  if (!id.ok()) co_return Error(id.error());
+  using Outcome = Result<cron::Schedule>;
+  auto work = [id = *id](RedisExecutor::Context& c) -> Outcome { return StoreOn(c).Get(id); };
+  Outcome schedule = co_await OnRedis<Outcome>(executor_, std::move(work));
+  if (!schedule) co_return Error(ErrorFromStatus(schedule.status()));
+  co_return Json(200, Serialize(ScheduleToJson(*schedule)));
+}
+
+boost::asio::awaitable<Response> Routes::DeleteSchedule(const std::string& text) {
+  auto id = ParseScheduleId(text);
+  if (!id.ok()) co_return Error(id.error());
+  using Outcome = Result<bool>;
+  auto work = [id = *id](RedisExecutor::Context& c) -> Outcome {
+    Status s = StoreOn(c).Delete(id);
+    if (!s.ok()) return s;
+    return true;
+  };
+  Outcome done = co_await OnRedis<Outcome>(executor_, std::move(work));
+  if (!done) co_return Error(ErrorFromStatus(done.status()));
+  json::object out;
+  out["deleted"] = *id;
+  co_return Json(200, Serialize(out));
+}
+
+boost::asio::awaitable<Response> Routes::PauseSchedule(const std::string& text, bool pause) {
+  auto id = ParseScheduleId(text);
+  if (!id.ok()) co_return Error(id.error());
+  using Outcome = Result<cron::Schedule>;
+  auto work = [id = *id, pause](RedisExecutor::Context& c) -> Outcome {
+    queue::ScheduleStore store = StoreOn(c);
+    BANANAS_RETURN_IF_ERROR(pause ? store.Pause(id) : store.ResumeFromNow(id));
+    return store.Get(id);
+  };
+  Outcome schedule = co_await OnRedis<Outcome>(executor_, std::move(work));
+  if (!schedule) co_return Error(ErrorFromStatus(schedule.status()));
+  co_return Json(200, Serialize(ScheduleToJson(*schedule)));
+}
+
+boost::asio::awaitable<Response> Routes::TriggerSchedule(const std::string& text) {
+  auto id = ParseScheduleId(text);
+  if (!id.ok()) co_return Error(id.error());
+  struct Answer {
+    Job job;
+    cron::Schedule schedule;
+  };
+  using Outcome = Result<Answer>;
+  // A trigger is one job now, outside the occurrences: next_run does not move, paused or
+  // not, and the job carries no occurrence key.
+  auto work = [id = *id](RedisExecutor::Context& c) -> Outcome {
+    queue::ScheduleStore store = StoreOn(c);
+    auto job_id = store.Trigger(c.broker, id);
+    if (!job_id) return job_id.status();
+    auto job = c.broker.GetJob(*job_id);
+    if (!job) return job.status();
+    auto after = store.Get(id);
+    if (!after) return after.status();
+    return Answer{std::move(*job), std::move(*after)};
+  };
+  Outcome answer = co_await OnRedis<Outcome>(executor_, std::move(work));
+  if (!answer) co_return Error(ErrorFromStatus(answer.status()));
+  json::object out;
+  out["job"] = JobToJson(answer->job);
+  out["schedule"] = ScheduleToJson(answer->schedule);
+  co_return Json(201, Serialize(out));
 }
 
 boost::asio::awaitable<Response> Routes::RedisReport() {

@@ -79,6 +79,13 @@ class Routes {
   // The registry's text plus this server's live gauges; rendered on a Redis thread, since
   // the queue-depth collector may read Redis.
   boost::asio::awaitable<Response> Metrics();
+  boost::asio::awaitable<Response> ListSchedules();
+  // POST (create: 201, 409 if the id is taken) and PUT (create or replace: 201 or 200).
+  boost::asio::awaitable<Response> PutSchedule(const Request& request, const std::string& path_id);
+  boost::asio::awaitable<Response> GetSchedule(const std::string& id);
+  boost::asio::awaitable<Response> DeleteSchedule(const std::string& id);
+  boost::asio::awaitable<Response> PauseSchedule(const std::string& id, bool pause);
+  boost::asio::awaitable<Response> TriggerSchedule(const std::string& id);
 
   const RoutesOptions options_;
   RedisExecutor& executor_;

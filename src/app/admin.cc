@@ -3,24 +3,33 @@
 #include <algorithm>
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <iterator>
 #include <sstream>
+#include <tuple>
 
+#include "api/base64.h"
 #include "api/job_json.h"
 #include "api/redis_report_json.h"
 #include "app/observability.h"
 #include "redis/connection.h"
 #include "redis/self_check.h"
+#include "api/schedule_json.h"
+#include "api/submit_request.h"
 #include "api/time_format.h"
 #include "app/run.h"
 #include "bananas/client.h"
 #include "bananas/inspector.h"
 #include "base/clock.h"
 #include "base/duration.h"
+#include "queue/broker.h"
+#include "queue/schedule_store.h"
+#include "redis/connection.h"
+#include "redis/options.h"
 
 namespace bananas::app {
 namespace {
@@ -127,6 +136,28 @@ Result<std::unique_ptr<Inspector>> ConnectInspector(const Config& config) {
   return Inspector::Connect(options);
 }
 
+// "paused", "disabled" or "active".
+std::string ScheduleState(const cron::Schedule& s) {
+  if (!s.spec.enabled) return "disabled";
+  return s.paused ? "paused" : "active";
+}
+
+std::string DescribeSchedule(const cron::Schedule& s) {
+  std::vector<std::vector<std::string>> rows = {
+      {"id", s.spec.id},
+      {"cron", s.spec.cron + " (" + s.spec.timezone + ")"},
+      {"state", ScheduleState(s)},
+      {"job", s.spec.job.name + " on queue " + s.spec.job.queue},
+      {"next_run", s.next_run_unix_ms >= 0 ? Time(s.next_run_unix_ms) : "-"},
+      {"last_run", Time(s.last_run_unix_ms)},
+      {"run_count", std::to_string(s.run_count)},
+      {"missed", std::string(cron::MissedPolicyName(s.spec.missed))},
+  };
+  if (!s.last_job_id.empty()) rows.push_back({"last_job", s.last_job_id});
+  if (!s.last_error.empty()) rows.push_back({"last_error", s.last_error});
+  return Table(rows);
+}
+
 Result<std::string> ReadPayloadFile(const std::string& path) {
   if (path == "-") {
     return std::string(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
@@ -201,11 +232,56 @@ void AdminCommands::Add(CLI::App& app, Overrides& overrides) {
       "Check Redis: version, maxmemory-policy, persistence (OK/WARN/FAIL with the fix), key "
       "INFO figures and the last 10 SLOWLOG entries. Exit 1 when a check FAILs.");
   AddConnectionFlags(*doctor_, overrides, &json_);
+  schedules_ = app.add_subcommand("schedules", "Cron schedules: list, add, rm, pause, resume, trigger.");
+  schedules_->require_subcommand(1);
+  schedules_list_ = schedules_->add_subcommand("list", "List schedules with their next and last runs.");
+  AddConnectionFlags(*schedules_list_, overrides, &json_);
+  schedules_add_ = schedules_->add_subcommand(
+      "add", "Create a schedule (or, with --replace, change one; its runs and pause are kept).");
+  schedules_add_->add_option("id", schedule_id_, "schedule id, [A-Za-z0-9_.:-]{1,128}")->required();
+  schedules_add_->add_option("cron", schedule_cron_,
+                             "\"30 2 * * *\", 6 fields with seconds, @daily, \"@every 10m\"")
+      ->required();
+  schedules_add_->add_option("name", name_, "job type (handler name) each occurrence submits")
+      ->required();
+  auto* add_payload =
+      schedules_add_->add_option("--payload", payload_, "payload (JSON, or else raw text)");
+  schedules_add_->add_option("--payload-file", payload_file_, "read the payload from a file ('-': stdin)")
+      ->excludes(add_payload);
+  schedules_add_->add_option("--timezone", schedule_timezone_, "IANA time zone")->capture_default_str();
+  schedules_add_->add_option("--missed", schedule_missed_,
+                             "missed occurrences: once, skip or all")->capture_default_str();
+  schedules_add_->add_option("--queue", queue_, "routing key")->capture_default_str();
+  schedules_add_->add_option("--priority", priority_, "high, normal or low")->capture_default_str();
+  schedules_add_->add_option("--timeout", timeout_, "run time limit (e.g. 30s)");
+  schedules_add_->add_option("--description", description_, "free text shown with each job");
+  schedules_add_->add_flag("--disabled", schedule_disabled_, "store it without firing");
+  schedules_add_->add_flag("--replace", schedule_replace_, "replace a schedule with this id");
+  AddVariableFlag(*schedules_add_, "MAX_RETRIES", overrides);
+  AddConnectionFlags(*schedules_add_, overrides, &json_);
+  for (auto [command, name, help] :
+       {std::tuple{&schedules_rm_, "rm", "Delete a schedule (jobs it enqueued stay)."},
+        std::tuple{&schedules_pause_, "pause", "Stop firing a schedule's occurrences."},
+        std::tuple{&schedules_resume_, "resume",
+                   "Fire again from the first occurrence after now."},
+        std::tuple{&schedules_trigger_, "trigger",
+                   "Enqueue a schedule's job now, outside its occurrences."}}) {
+    *command = schedules_->add_subcommand(name, help);
+    (*command)->add_option("id", schedule_id_, "schedule id")->required();
+    AddConnectionFlags(**command, overrides, &json_);
+  }
 }
 
 std::optional<std::string> AdminCommands::Chosen() const {
   for (CLI::App* command : {enqueue_, job_, queues_, workers_, pause_, resume_, doctor_}) {
     if (command != nullptr && command->parsed()) return command->get_name();
+  }
+  if (schedules_ != nullptr && schedules_->parsed()) {
+    for (CLI::App* command : {schedules_list_, schedules_add_, schedules_rm_, schedules_pause_,
+                              schedules_resume_, schedules_trigger_}) {
+      if (command->parsed()) return "schedules " + command->get_name();
+    }
+    return std::string("schedules");
   }
   if (dlq_ != nullptr && dlq_->parsed()) {
     for (CLI::App* command : {dlq_list_, dlq_retry_, dlq_purge_}) {
@@ -218,6 +294,7 @@ std::optional<std::string> AdminCommands::Chosen() const {
 
 int AdminCommands::Run(const Config& config) {
   std::string command = Chosen().value_or("admin");
+  if (schedules_->parsed()) return RunSchedules(config, command);
 
   if (doctor_->parsed()) {
     auto options = redis::Options::FromUrl(config.redis_url);
@@ -432,6 +509,139 @@ int AdminCommands::Run(const Config& config) {
     return kExitOk;
   }
   return ReportFailure(command, Status::InvalidArgument("no admin command chosen"));
+}
+
+int AdminCommands::RunSchedules(const Config& config, const std::string& command) {
+  auto options = redis::Options::FromUrl(config.redis_url);
+  if (!options) return ReportFailure(command, options.status());
+  auto connection = redis::Connection::Open(*options);
+  if (!connection) return ReportFailure(command, connection.status());
+  queue::BrokerOptions broker_options;
+  broker_options.prefix = config.prefix;
+  queue::Broker broker(**connection, broker_options);
+  queue::ScheduleStore store(**connection, config.prefix);
+
+  auto show = [&](const cron::Schedule& s, const std::string& headline) {
+    if (json_) {
+      PrintJson(api::ScheduleToJson(s));
+    } else {
+      Print(headline + "\n" + DescribeSchedule(s));
+    }
+    return kExitOk;
+  };
+
+  if (schedules_list_->parsed()) {
+    auto schedules = store.List();
+    if (!schedules) return ReportFailure(command, schedules.status());
+    if (json_) {
+      json::array list;
+      for (const cron::Schedule& s : *schedules) list.emplace_back(api::ScheduleToJson(s));
+      PrintJson(json::object{{"schedules", std::move(list)}});
+      return kExitOk;
+    }
+    std::vector<std::vector<std::string>> rows = {
+        {"ID", "CRON", "TIMEZONE", "STATE", "JOB", "NEXT RUN", "LAST RUN", "RUNS", "LAST ERROR"}};
+    for (const cron::Schedule& s : *schedules) {
+      rows.push_back({s.spec.id, s.spec.cron, s.spec.timezone, ScheduleState(s),
+                      s.spec.job.name + "@" + s.spec.job.queue,
+                      s.next_run_unix_ms >= 0 ? Time(s.next_run_unix_ms) : "-",
+                      Time(s.last_run_unix_ms), std::to_string(s.run_count),
+                      s.last_error.empty() ? "-" : s.last_error});
+    }
+    Print(schedules->empty() ? "no schedules" : Table(rows));
+    return kExitOk;
+  }
+
+  if (schedules_add_->parsed()) {
+    // Built as the API's body and checked by the API's parser: one validation for both.
+    json::object job;
+    job["name"] = name_;
+    std::string payload = payload_;
+    if (!payload_file_.empty()) {
+      auto text = ReadPayloadFile(payload_file_);
+      if (!text) return ReportFailure(command, text.status());
+      payload = std::move(*text);
+    }
+    if (!payload.empty()) {
+      boost::system::error_code ec;
+      json::value parsed = json::parse(payload, ec);
+      if (ec) {
+        job["payload_base64"] = api::EncodeBase64(payload);
+      } else {
+        job["payload"] = std::move(parsed);
+      }
+    }
+    job["queue"] = queue_;
+    job["priority"] = priority_;
+    job["max_retries"] = config.max_retries;
+    if (!timeout_.empty()) {
+      auto timeout = ParseDuration(timeout_, "--timeout");
+      if (!timeout) return ReportFailure(command, timeout.status());
+      job["timeout_ms"] = timeout->count();
+    }
+    if (!description_.empty()) job["description"] = description_;
+    json::object body{{"id", schedule_id_},         {"cron", schedule_cron_},
+                      {"timezone", schedule_timezone_}, {"missed", schedule_missed_},
+                      {"enabled", !schedule_disabled_}, {"job", std::move(job)}};
+    api::SubmitDefaults defaults;
+    defaults.max_retries = config.max_retries;
+    auto parsed = api::ParseScheduleBody(body, defaults, NowUnixMs());
+    if (!parsed.ok()) {
+      const api::ApiError& e = parsed.error();
+      std::string field = e.field == "job.name" ? "name" : e.field;
+      return ReportFailure(command, Status::InvalidArgument(
+                                        (field.empty() ? "" : field + ": ") + e.message));
+    }
+    auto created = store.Put(parsed->spec, parsed->next_run_unix_ms,
+                             schedule_replace_ ? queue::PutMode::kUpsert : queue::PutMode::kCreate);
+    if (!created) {
+      Status s = created.status();
+      if (s.code() == Status::Code::kAlreadyExists) {
+        s = Status::AlreadyExists(s.message() + " (--replace changes it)");
+      }
+      return ReportFailure(command, s);
+    }
+    auto schedule = store.Get(schedule_id_);
+    if (!schedule) return ReportFailure(command, schedule.status());
+    return show(*schedule, "schedule " + schedule_id_ + (*created ? " created" : " replaced"));
+  }
+
+  if (schedules_rm_->parsed()) {
+    Status done = store.Delete(schedule_id_);
+    if (!done.ok()) return ReportFailure(command, done);
+    if (json_) {
+      PrintJson(json::object{{"deleted", schedule_id_}});
+    } else {
+      Print("schedule " + schedule_id_ + " deleted");
+    }
+    return kExitOk;
+  }
+
+  if (schedules_pause_->parsed() || schedules_resume_->parsed()) {
+    bool pause = schedules_pause_->parsed();
+    Status done = pause ? store.Pause(schedule_id_) : store.ResumeFromNow(schedule_id_);
+    if (!done.ok()) return ReportFailure(command, done);
+    auto schedule = store.Get(schedule_id_);
+    if (!schedule) return ReportFailure(command, schedule.status());
+    return show(*schedule, "schedule " + schedule_id_ + (pause ? " paused" : " resumed"));
+  }
+
+  if (schedules_trigger_->parsed()) {
+    auto job_id = store.Trigger(broker, schedule_id_);
+    if (!job_id) return ReportFailure(command, job_id.status());
+    auto job = broker.GetJob(*job_id);
+    if (!job) return ReportFailure(command, job.status());
+    if (json_) {
+      auto schedule = store.Get(schedule_id_);
+      if (!schedule) return ReportFailure(command, schedule.status());
+      PrintJson(json::object{{"job", api::JobToJson(*job)},
+                             {"schedule", api::ScheduleToJson(*schedule)}});
+    } else {
+      Print("schedule " + schedule_id_ + " triggered: job " + *job_id);
+    }
+    return kExitOk;
+  }
+  return ReportFailure(command, Status::InvalidArgument("no schedules command chosen"));
 }
 
 }  // namespace bananas::app

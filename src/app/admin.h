@@ -1,7 +1,9 @@
 // The admin CLI of SPEC §1: `bananas enqueue`, `job`, `queues`, `dlq list|retry|purge`,
-// `workers`, `pause`, `resume`, and `doctor` (the Redis self-check, app/observability.h).
-// Each speaks to Redis directly through the public Client and Inspector, prints a human view by default and, with --json, the same JSON the HTTP API
-// answers (src/api/job_json.h), for scripts.
+// `workers`, `pause`, `resume`, `schedules list|add|rm|pause|resume|trigger`, and `doctor`
+// (the Redis self-check, app/observability.h). Each speaks to Redis directly through the
+// public Client and Inspector (schedules: through queue::ScheduleStore), prints a human view
+// by default and, with --json, the same JSON the HTTP API answers (src/api/job_json.h,
+// schedule_json.h), for scripts.
 //
 // Settings come from the same table as the services (config.h): REDIS_URL and
 // BANANAS_PREFIX (plus MAX_RETRIES for enqueue), from the environment or the flags
@@ -44,6 +46,13 @@ class AdminCommands {
   CLI::App* pause_ = nullptr;
   CLI::App* resume_ = nullptr;
   CLI::App* doctor_ = nullptr;
+  CLI::App* schedules_ = nullptr;
+  CLI::App* schedules_list_ = nullptr;
+  CLI::App* schedules_add_ = nullptr;
+  CLI::App* schedules_rm_ = nullptr;
+  CLI::App* schedules_pause_ = nullptr;
+  CLI::App* schedules_resume_ = nullptr;
+  CLI::App* schedules_trigger_ = nullptr;
 
   bool json_ = false;
   // enqueue
@@ -69,6 +78,15 @@ class AdminCommands {
   bool all_ = false;
   // pause, resume
   std::string pause_queue_;
+  // schedules
+  std::string schedule_id_;
+  std::string schedule_cron_;
+  std::string schedule_timezone_ = "UTC";
+  std::string schedule_missed_ = "once";
+  bool schedule_disabled_ = false;
+  bool schedule_replace_ = false;
+
+  int RunSchedules(const Config& config, const std::string& command);
 };
 
 }  // namespace bananas::app

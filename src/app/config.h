@@ -74,6 +74,8 @@ struct Config {
   LogLevel log_level = LogLevel::kInfo;        // LOG_LEVEL
   LogFormat log_format = LogFormat::kConsole;  // LOG_FORMAT
   std::string prefix = "bananas";              // BANANAS_PREFIX
+  // --config FILE (scheduler and dev; no variable): cron schedules, config_file.h.
+  std::string config_file;
 
   // REDIS_URL with any password masked; "" when unset.
   std::string RedactedRedisUrl() const;

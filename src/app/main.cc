@@ -33,14 +33,19 @@ int Main(int argc, char** argv) {
   AddConfigFlags(*api, Service::kApi, overrides);
   CLI::App* worker = app.add_subcommand("worker", "Run handlers on jobs from Redis.");
   AddConfigFlags(*worker, Service::kWorker, overrides);
-  CLI::App* scheduler =
-      app.add_subcommand("scheduler", "Promote delayed and retrying jobs; recover expired leases.");
+  CLI::App* scheduler = app.add_subcommand(
+      "scheduler", "Promote delayed and retrying jobs; recover expired leases; fire cron schedules.");
   AddConfigFlags(*scheduler, Service::kScheduler, overrides);
+  std::string config_file;
+  scheduler->add_option("--config", config_file, "TOML file of cron schedules (docs/OPERATIONS.md)")
+      ->type_name("FILE");
   CLI::App* dev = app.add_subcommand(
       "dev",
       "API + worker + scheduler in one process; starts its own redis-server when REDIS_URL is "
       "unset.");
   AddConfigFlags(*dev, Service::kDev, overrides);
+  dev->add_option("--config", config_file, "TOML file of cron schedules (docs/OPERATIONS.md)")
+      ->type_name("FILE");
   dev->add_option("--data-dir", dev_options.data_dir,
                   "data directory of the own redis-server (REDIS_URL unset only)")
       ->capture_default_str()
@@ -86,6 +91,7 @@ int Main(int argc, char** argv) {
   }
   Result<Config> config = LoadConfig(service, ProcessEnv(), overrides);
   if (!config) return ReportFailure(command, config.status());
+  config->config_file = config_file;
 
   switch (service) {
     case Service::kWorker:

@@ -10,6 +10,7 @@
 #include "api/server.h"
 #include "app/api_service.h"
 #include "app/observability.h"
+#include "app/config_file.h"
 #include "app/own_redis.h"
 #include "app/signals.h"
 #include "bananas/worker.h"
@@ -60,10 +61,17 @@ WorkerOptions ToWorkerOptions(const Config& config, std::shared_ptr<obs::Metrics
   return options;
 }
 
-scheduler::SchedulerOptions ToSchedulerOptions(const Config& config,
-                                               std::shared_ptr<obs::Metrics> metrics) {
+// The scheduler's options, with the --config file's schedules. InvalidArgument naming the
+// file and the entry for a bad file: a service must not start with half its schedules.
+Result<scheduler::SchedulerOptions> ToSchedulerOptions(const Config& config,
+                                                       std::shared_ptr<obs::Metrics> metrics) {
   scheduler::SchedulerOptions options;
   options.metrics = std::move(metrics);
+  if (!config.config_file.empty()) {
+    auto file = LoadConfigFile(config.config_file, config.max_retries);
+    if (!file) return file.status();
+    options.schedules = std::move(file->schedules);
+  }
   options.redis_url = config.redis_url;
   options.prefix = config.prefix;
   options.lease_timeout = config.lease_timeout;
@@ -111,9 +119,14 @@ std::string DescribeWorker(const Config& config, Worker& worker) {
   return line;
 }
 
-std::string DescribeScheduler(const Config& config) {
-  return "scheduler: delayed-job promotion and lease recovery, lease timeout " +
-         FormatDuration(config.lease_timeout);
+std::string DescribeScheduler(const Config& config, const scheduler::SchedulerOptions& options) {
+  std::string line = "scheduler: delayed-job promotion, lease recovery and cron, lease timeout " +
+                     FormatDuration(config.lease_timeout);
+  if (!config.config_file.empty()) {
+    line += ", " + std::to_string(options.schedules.size()) + " schedule(s) from " +
+            config.config_file;
+  }
+  return line;
 }
 
 // The admin listener: /debug/pprof/*, /metrics, /healthz on PPROF_BIND:PPROF_PORT. A port
@@ -246,8 +259,10 @@ int RunScheduler(const Config& config) {
   constexpr std::string_view kCommand = "scheduler";
   ConfigureLogs(config);
   std::shared_ptr<obs::Metrics> metrics = MakeMetrics(config);
+  Result<scheduler::SchedulerOptions> options = ToSchedulerOptions(config, metrics);
+  if (!options) return ReportFailure(kCommand, options.status());
   Result<std::unique_ptr<scheduler::Scheduler>> scheduler =
-      scheduler::Scheduler::Create(ToSchedulerOptions(config, metrics));
+      scheduler::Scheduler::Create(*options);
   if (!scheduler) return ReportFailure(kCommand, scheduler.status());
   Status checked = StartSelfCheck(config);
   if (!checked.ok()) return ReportFailure(kCommand, checked);
@@ -256,7 +271,7 @@ int RunScheduler(const Config& config) {
   Say(DescribePprof(config, admin.get()));
   Status started = (*scheduler)->Start();
   if (!started.ok()) return ReportFailure(kCommand, started);
-  Say(DescribeScheduler(config));
+  Say(DescribeScheduler(config, *options));
   LogStarted(kCommand, config, admin.get(), 0);
   Say("bananas scheduler: ready");
 
@@ -293,8 +308,10 @@ int RunDev(const Config& base_config, const DevOptions& dev) {
   std::shared_ptr<obs::Metrics> metrics = MakeMetrics(config);
   Result<std::unique_ptr<Worker>> worker = BuildWorker(config, metrics);
   if (!worker) return ReportFailure(kCommand, worker.status());
+  Result<scheduler::SchedulerOptions> scheduler_options = ToSchedulerOptions(config, metrics);
+  if (!scheduler_options) return ReportFailure(kCommand, scheduler_options.status());
   Result<std::unique_ptr<scheduler::Scheduler>> scheduler =
-      scheduler::Scheduler::Create(ToSchedulerOptions(config, metrics));
+      scheduler::Scheduler::Create(*scheduler_options);
   if (!scheduler) return ReportFailure(kCommand, scheduler.status());
 
   // The API starts before the banner and stops first, so that no submission races the
@@ -311,7 +328,7 @@ int RunDev(const Config& base_config, const DevOptions& dev) {
   started = (*worker)->Start();
   if (!started.ok()) return ReportFailure(kCommand, started);
   Say(DescribeWorker(config, **worker));
-  Say(DescribeScheduler(config));
+  Say(DescribeScheduler(config, *scheduler_options));
   LogStarted(kCommand, config, admin.get(), (*api_server)->port());
   Say("bananas dev: ready; Ctrl-C stops (a second Ctrl-C exits at once)");
 

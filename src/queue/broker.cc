@@ -523,9 +523,11 @@ Result<bool> Broker::WaitForWork(redis::Connection& blocking,
 
 Result<bool> Broker::WaitForTimer(redis::Connection& blocking,
                                   const std::vector<std::string>& queues,
-                                  std::chrono::milliseconds timeout) {
+                                  std::chrono::milliseconds timeout,
+                                  const std::string& extra_key) {
   std::vector<std::string> keys;
   for (const auto& q : queues) keys.push_back(keys_.Timer(q));
+  if (!extra_key.empty()) keys.push_back(extra_key);
   return BlockOn(blocking, std::move(keys), timeout);
 }
 

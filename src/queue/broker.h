@@ -224,10 +224,12 @@ class Broker {
                                          const std::vector<std::string>& queues,
                                          std::chrono::milliseconds timeout,
                                          const std::string& wake_key = {});
-  // Same, on the schedulers' timer lists.
+  // Same, on the schedulers' timer lists, plus `extra_key` when given (the cron schedules'
+  // wake list, keys.h ScheduleWake()).
   [[nodiscard]] Result<bool> WaitForTimer(redis::Connection& blocking,
                                           const std::vector<std::string>& queues,
-                                          std::chrono::milliseconds timeout);
+                                          std::chrono::milliseconds timeout,
+                                          const std::string& extra_key = {});
 
  private:
   [[nodiscard]] Status RegisterQueue(std::string_view queue);

@@ -27,6 +27,12 @@ std::string Keys::Job(std::string_view queue, std::string_view id) const {
   return key;
 }
 
+std::string Keys::Schedule(std::string_view id) const {
+  std::string key = Tagged("cron", "schedule:");
+  key += id;
+  return key;
+}
+
 std::string Keys::JobFromId(std::string_view id) const {
   std::string_view queue = QueueOfJobId(id);
   if (queue.empty()) return {};

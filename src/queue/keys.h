@@ -44,6 +44,20 @@ class Keys {
   // <p>:{q}:unique:<key>              STRING job id, PX unique_ttl
   std::string UniquePrefix(std::string_view queue) const { return Tagged(queue, "unique:"); }
 
+  // Cron schedules all share one hash tag, {cron}: every schedule script's keys are in one
+  // slot, and a schedule is found by its id alone. (A queue named "cron" shares the slot,
+  // never a key: no queue key ends in due, ids, schedule:<id> or wake.) A schedule's jobs go
+  // through the normal enqueue of their queue, deduplicated by a unique key (DECISIONS.md).
+  // <p>:{cron}:due                    ZSET schedule id -> next_run (unix ms); only schedules
+  //                                   that are enabled and not paused
+  std::string ScheduleDue() const { return Tagged("cron", "due"); }
+  // <p>:{cron}:ids                    SET of every schedule id
+  std::string ScheduleIds() const { return Tagged("cron", "ids"); }
+  // <p>:{cron}:schedule:<id>          HASH, a schedule's definition and state
+  std::string Schedule(std::string_view id) const;
+  // <p>:{cron}:wake                   LIST of wake-up tokens: a schedule was added or changed
+  std::string ScheduleWake() const { return Tagged("cron", "wake"); }
+
   // The job key for a job id alone (its queue is encoded in the id); empty for a bad id.
   std::string JobFromId(std::string_view id) const;
 

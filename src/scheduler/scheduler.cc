@@ -10,6 +10,10 @@
 //                   generation_ on a token; every kTimerWait it also re-reads the registry, so
 //                   a new queue is watched and promoted within about a second.
 //   RecoverLoop     every recovery_interval, recover_expired.lua on every known queue.
+//   CronLoop        fires due cron occurrences (cron_runner.h), then sleeps until the earliest
+//                   next_run of any schedule, at most queue_refresh, or until generation_
+//                   changes: schedule_put.lua and schedule_pause.lua push a token on the
+//                   schedules' wake list, which the timer watcher blocks on too.
 //
 // Why a separate watcher rather than a fixed polling period: a delayed job must be pending
 // within a few ms of its run_at (SPEC §11, lateness p99 < 5 ms). Polling that often would cost
@@ -45,6 +49,7 @@
 #include "redis/backoff.h"
 #include "redis/connection.h"
 #include "redis/options.h"
+#include "scheduler/cron_runner.h"
 
 namespace bananas::scheduler {
 namespace {
@@ -82,6 +87,9 @@ Status ValidateOptions(const SchedulerOptions& options) {
   }
   if (options.recover_batch < 1) {
     return Status::InvalidArgument("scheduler: recover_batch must be >= 1");
+  }
+  if (options.cron_batch < 1) {
+    return Status::InvalidArgument("scheduler: cron_batch must be >= 1");
   }
   if (options.max_recoveries < 0) {
     return Status::InvalidArgument("scheduler: max_recoveries must be >= 0");
@@ -121,11 +129,15 @@ class Scheduler::Impl {
     std::unique_ptr<queue::Broker> broker;
   };
 
-  Impl(SchedulerOptions options, Channel promote, Channel watch, Channel recover)
+  Impl(SchedulerOptions options, Channel promote, Channel watch, Channel recover, Channel cron)
       : options_(std::move(options)),
         promote_(std::move(promote)),
         watch_(std::move(watch)),
-        recover_(std::move(recover)) {}
+        recover_(std::move(recover)),
+        cron_(std::move(cron)),
+        schedules_(*cron_.connection, options_.prefix),
+        cron_runner_(*cron_.broker, schedules_, Clock::System()),
+        wake_key_(schedules_.keys().ScheduleWake()) {}
 
   ~Impl() {
     Stop();
@@ -139,6 +151,7 @@ class Scheduler::Impl {
       threads_.emplace_back([this] { PromoteLoop(); });
       threads_.emplace_back([this] { WatchTimerLoop(); });
       threads_.emplace_back([this] { RecoverLoop(); });
+      if (options_.cron) threads_.emplace_back([this] { CronLoop(); });
     } catch (const std::system_error& e) {
       Stop();
       Wait();
@@ -166,6 +179,8 @@ class Scheduler::Impl {
     s.recovered_dead = recovered_dead_.load(std::memory_order_relaxed);
     s.promote_rounds = promote_rounds_.load(std::memory_order_relaxed);
     s.errors = errors_.load(std::memory_order_relaxed);
+    s.cron_fired = cron_fired_.load(std::memory_order_relaxed);
+    s.cron_skipped = cron_skipped_.load(std::memory_order_relaxed);
     return s;
   }
 
@@ -252,10 +267,12 @@ class Scheduler::Impl {
         }
         next_refresh = SteadyClock::now() + kTimerWait;
       }
+      // With cron on, the key list is never empty: the schedules' wake list is always
+      // watched, so a schedule added before any queue exists still wakes the cron thread.
       std::vector<std::string> queues = KnownQueues();
-      if (queues.empty()) {
-        // No queue yet, so no timer list to block on: look at the registry again in a
-        // second, or sooner if another thread finds a queue.
+      if (queues.empty() && !options_.cron) {
+        // No list to block on: look at the registry again in a second, or sooner if another
+        // thread finds a queue.
         uint64_t seen_version = 0;
         std::unique_lock<std::mutex> lock(mu_);
         seen_version = queues_version_;
@@ -263,7 +280,9 @@ class Scheduler::Impl {
                        [&] { return stop_ || queues_version_ != seen_version; });
         continue;
       }
-      auto woken = watch_.broker->WaitForTimer(*watch_.connection, queues, kTimerWait);
+      auto woken =
+          watch_.broker->WaitForTimer(*watch_.connection, queues, kTimerWait,
+                                      options_.cron ? wake_key_ : std::string());
       if (!woken) {
         ReportError(woken.status());
         WaitForStopUntil(SteadyClock::now() + pacer.Next());
@@ -312,6 +331,54 @@ class Scheduler::Impl {
                  {{"queue", queue}, {"recovered", r->recovered}, {"dead", r->dead}});
       }
       if (r->recovered + r->dead < options_.recover_batch || Stopping()) return Status::Ok();
+    }
+  }
+
+  // --- Cron thread.
+
+  void CronLoop() {
+    ErrorPacer pacer;
+    bool applied = options_.schedules.empty();
+    while (true) {
+      uint64_t seen_generation = 0;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (stop_) return;
+        seen_generation = generation_;  // read before the round, as PromoteLoop does
+      }
+      int64_t next_due_unix_ms = -1;
+      bool failed = false;
+      if (!applied) {
+        Status s = cron_runner_.Apply(options_.schedules);
+        applied = s.ok();
+        if (!s.ok()) {
+          ReportError(s);
+          failed = true;
+        }
+      }
+      while (!failed) {
+        auto round = cron_runner_.RunDue(options_.cron_batch);
+        if (!round) {
+          ReportError(round.status());
+          failed = true;
+          break;
+        }
+        cron_fired_.fetch_add(round->fired, std::memory_order_relaxed);
+        cron_skipped_.fetch_add(round->skipped, std::memory_order_relaxed);
+        next_due_unix_ms = round->next_due_unix_ms;
+        // A full batch: more may be due now.
+        if (round->fired + round->skipped < options_.cron_batch || Stopping()) break;
+      }
+      // Capped at queue_refresh: a wake token popped by another scheduler (that then died)
+      // delays a changed schedule by at most that long.
+      SteadyClock::time_point deadline =
+          SteadyClock::now() + (failed ? pacer.Next() : options_.queue_refresh);
+      if (!failed) pacer.Reset();
+      if (!failed && next_due_unix_ms >= 0) {
+        deadline = std::min(deadline, SteadyDeadlineOf(next_due_unix_ms));
+      }
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait_until(lock, deadline, [&] { return stop_ || generation_ != seen_generation; });
     }
   }
 
@@ -377,6 +444,10 @@ class Scheduler::Impl {
   Channel promote_;
   Channel watch_;
   Channel recover_;
+  Channel cron_;
+  queue::ScheduleStore schedules_;  // on cron_'s connection; cron thread only
+  CronRunner cron_runner_;          // cron thread only
+  const std::string wake_key_;
 
   // Only by the thread calling Start/Stop/Wait.
   bool started_ = false;
@@ -400,6 +471,8 @@ class Scheduler::Impl {
   std::atomic<int64_t> recovered_dead_{0};
   std::atomic<int64_t> promote_rounds_{0};
   std::atomic<int64_t> errors_{0};
+  std::atomic<int64_t> cron_fired_{0};
+  std::atomic<int64_t> cron_skipped_{0};
 };
 
 Result<std::unique_ptr<Scheduler>> Scheduler::Create(const SchedulerOptions& options) {
@@ -430,8 +503,10 @@ Result<std::unique_ptr<Scheduler>> Scheduler::Create(const SchedulerOptions& opt
   if (!watch) return watch.status();
   auto recover = open();
   if (!recover) return recover.status();
-  auto impl =
-      std::make_unique<Impl>(options, std::move(*promote), std::move(*watch), std::move(*recover));
+  auto cron = open();
+  if (!cron) return cron.status();
+  auto impl = std::make_unique<Impl>(options, std::move(*promote), std::move(*watch),
+                                     std::move(*recover), std::move(*cron));
   return std::unique_ptr<Scheduler>(new Scheduler(std::move(impl)));
 }
 

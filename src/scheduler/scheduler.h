@@ -1,14 +1,17 @@
 // Scheduler: moves due delayed and retry jobs to pending, and recovers expired leases.
 //
-// Two activities, each on its own thread with its own Redis connections:
+// Three activities, each on its own thread with its own Redis connections:
 //   promotion  sleeps until the earliest due time of any queue (to the millisecond), or
 //              until a timer token says an earlier time appeared (enqueue of a delayed job,
 //              a failed job's retry), then runs promote_due.lua for each queue.
 //   recovery   every recovery_interval, runs recover_expired.lua for each queue.
+//   cron       fires due cron occurrences (cron_runner.h) and sleeps until the earliest
+//              next_run of any schedule, or until a schedule is added or changed.
 // The set of queues is the registry (<p>:queues), re-read every queue_refresh.
 //
 // Several schedulers may run at once: every step is one atomic script, so each due job is
-// promoted once and each expired lease recovered once, whoever gets there first.
+// promoted once, each expired lease recovered once and each cron occurrence enqueued once,
+// whoever gets there first.
 //
 // Thread safety: Start(), Stop() and Wait() from one thread.
 #pragma once
@@ -17,8 +20,10 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "bananas/status.h"
+#include "cron/schedule.h"
 
 namespace bananas::obs {
 class Metrics;
@@ -44,6 +49,13 @@ struct SchedulerOptions {
   // Where recovered leases (bananas_jobs_recovered_total, and _dead_total for poison pills;
   // by queue, job_type empty) and Redis round trips are recorded. Null: nothing recorded.
   std::shared_ptr<obs::Metrics> metrics;
+  // Run the cron thread. Off only in tests that want the other activities alone.
+  bool cron = true;
+  // Most schedules handled per round; the loop goes again at once while a round is full.
+  int cron_batch = 100;
+  // Schedules to create or update before the first cron round (the --config file's); the
+  // cron thread retries until Redis takes them.
+  std::vector<cron::ScheduleSpec> schedules;
 };
 
 struct SchedulerStats {
@@ -52,6 +64,8 @@ struct SchedulerStats {
   int64_t recovered_dead = 0;
   int64_t promote_rounds = 0;
   int64_t errors = 0;
+  int64_t cron_fired = 0;    // occurrence jobs enqueued (a racing scheduler's duplicate too)
+  int64_t cron_skipped = 0;  // occurrences not run (missed policy, broken definition, raced)
 };
 
 class Scheduler {
