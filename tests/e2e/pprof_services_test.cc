@@ -44,9 +44,10 @@ std::string PrintCase(const ::testing::TestParamInfo<ServiceCase>& info) {
 std::string HottestOwnFunction(const std::string& top) {
   std::smatch match;
   std::regex row("\\n +[0-9.]+[a-z]* +[0-9.]+% +[0-9.]+% +[0-9.]+[a-z]* +[0-9.]+% +"
-                 "(bananas::[A-Za-z0-9_:]+)");
+                 "(bananas::[A-Za-z0-9_:~]+)");
   if (!std::regex_search(top, match, row)) return "";
-  std::string name = match[1].str();
+  std::string name = match[1].str();  // e.g. bananas::Result::~Result
+  while (name.ends_with(":")) name.pop_back();
   return name.substr(name.rfind("::") + 2);
 }
 
