@@ -188,6 +188,11 @@ TEST_P(PprofServices, GuideCommandsWork) {
     for (int i = 0; i < 20; ++i) Run("curl -s -o /dev/null '" + Url("/debug/pprof/goroutine?debug=2") + "'");
   }
   CommandResult top = cpu.get();
+  if (top.output.find("timeout awaiting response headers") != std::string::npos) {
+    // On a saturated machine the first profile's symbolization can outlast pprof's 1.5 x
+    // seconds; the symbols are cached now, so a second request shows whether it works.
+    top = Run("go tool pprof -top '" + Url("/debug/pprof/profile?seconds=10") + "' | tee cpu.txt");
+  }
   ASSERT_EQ(top.exit_code, 0) << top.output;
   EXPECT_THAT(top.output, HasSubstr("File: bananas"));
   EXPECT_EQ(
