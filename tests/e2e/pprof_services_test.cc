@@ -259,7 +259,7 @@ TEST_P(PprofServices, GuideCommandsWork) {
   ASSERT_TRUE(std::regex_search(top.output, saved, std::regex("Saved profile in (\\S+)")))
       << top.output;
   const std::string cpu_file = saved[1].str();
-  EXPECT_THAT(Run("go tool pprof -list '" + hot + "' " + cpu_file + " | grep ROUTINE").output,
+  EXPECT_THAT(Run("go tool pprof -list '" + hot + "' " + cpu_file + " | grep -a ROUTINE").output,
               HasSubstr("ROUTINE ======================== bananas::"));
   EXPECT_THAT(Run("go tool pprof -peek '" + hot + "' " + cpu_file).output,
               HasSubstr("bananas::"));
