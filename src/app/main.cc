@@ -6,6 +6,7 @@
 // config.h.
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <optional>
 #include <string>
 
@@ -22,6 +23,11 @@ namespace {
 int Main(int argc, char** argv) {
   // Before anything can start a thread: see signals.h.
   BlockShutdownSignals();
+  // The pprof endpoints name PCs with libdw, which asks a debuginfod server for the debug
+  // files of system libraries when DEBUGINFOD_URLS is set (Debian can set it for login
+  // shells). A profile endpoint must not wait on the network, or the client gives up on the
+  // profile: symbols come from this machine only. libdw reads the variable per query.
+  unsetenv("DEBUGINFOD_URLS");
 
   CLI::App app("Bananas: a distributed task queue on Redis.", "bananas");
   app.set_version_flag("--version", std::string("bananas ") + BANANAS_VERSION);

@@ -7,8 +7,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cinttypes>
-#include <cstdio>
 #include <condition_variable>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <future>
@@ -25,6 +25,7 @@
 #include "obs/detail/symbolizer.h"
 #include "obs/detail/thread_dump.h"
 #include "obs/detail/threads.h"
+#include "obs/log.h"
 
 namespace bananas::obs::detail {
 namespace {
@@ -467,36 +468,76 @@ AdminResponse PprofHandlers::CpuProfile(const AdminRequest& request) {
   // seconds after it asked. A helper thread takes the PCs each drain finds for the first
   // time; it is born with SIGPROF blocked (the mask is inherited), so the profile does not
   // show its own preparation.
+  //
+  // And answer in time whatever happens: by `answer_by` the symbolizing stops, and PCs not
+  // named by then keep their mapping's name ("[bananas]"), as pprof prints them itself. A
+  // profile with a few unnamed frames is worth more than one the client gave up on.
+  const auto asked = std::chrono::steady_clock::now();
+  const auto answer_by = asked + duration +
+                         std::max<std::chrono::nanoseconds>(std::chrono::nanoseconds(duration) / 4,
+                                                            std::chrono::seconds(3));
   PcFeed feed;
+  std::atomic<bool> give_up{false};
+  std::atomic<size_t> symbolized{0};
   sigset_t profiling, previous;
   sigemptyset(&profiling);
   sigaddset(&profiling, SIGPROF);
   pthread_sigmask(SIG_BLOCK, &profiling, &previous);
   std::promise<void> named;
-  std::thread symbolize([this, &feed, &named] {
+  std::promise<void> finished;
+  std::future<void> symbolize_done = finished.get_future();
+  std::thread symbolize([this, &feed, &named, &finished, &give_up, &symbolized] {
     pthread_setname_np(pthread_self(), "pprof-symbols");  // as the profile's comment names it
     named.set_value();
     std::vector<uint64_t> pcs;
     do {
       // A lease per batch: other requests (thread dumps, heap) are served in between.
       SharedSymbolizer::Lease lease = symbolizer_.Acquire();
-      for (uint64_t pc : pcs) lease->Resolve(pc);
-    } while (feed.Take(pcs));
+      for (uint64_t pc : pcs) {
+        if (give_up.load(std::memory_order_relaxed)) break;
+        lease->Resolve(pc);
+        symbolized.fetch_add(1, std::memory_order_relaxed);
+      }
+    } while (!give_up.load(std::memory_order_relaxed) && feed.Take(pcs));
+    finished.set_value();
   });
   pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   named.get_future().wait();
-  Result<Profile> profile =
-      CollectCpuProfile(duration, kDefaultCpuHz, stopping_,
-                        [&feed](const std::vector<uint64_t>& pcs) { feed.Put(pcs); });
+  std::atomic<size_t> fresh_pcs{0};
+  Result<Profile> profile = CollectCpuProfile(
+      duration, kDefaultCpuHz, stopping_, [&feed, &fresh_pcs](const std::vector<uint64_t>& pcs) {
+        fresh_pcs.fetch_add(pcs.size(), std::memory_order_relaxed);
+        feed.Put(pcs);
+      });
+  const auto collected = std::chrono::steady_clock::now();
   feed.Close();
+  if (symbolize_done.wait_until(answer_by) != std::future_status::ready) {
+    give_up.store(true, std::memory_order_relaxed);
+  }
   symbolize.join();
   if (!profile.ok()) {
     return PprofError(500, "Could not enable CPU profiling: " + profile.status().message());
   }
   if (stopping_.load(std::memory_order_acquire)) return PprofError(503, "server is stopping");
   SharedSymbolizer::Lease symbolizer = symbolizer_.Acquire();
+  symbolizer->set_lookup_deadline(answer_by);
   Result<std::string> body = EncodeGzippedProfile(*profile, *symbolizer);
   if (!body.ok()) return PprofError(500, body.status().message());
+  const auto answered = std::chrono::steady_clock::now();
+  const size_t late = symbolizer->late_lookups();
+  if (late > 0 || answered - asked > duration + std::chrono::seconds(1)) {
+    // Why a profile came late or with unnamed frames: where the time went.
+    auto ms = [](auto d) {
+      return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+    };
+    Log(LogLevel::kWarn, "cpu profile answered late or partly unsymbolized",
+        {{"seconds", static_cast<int64_t>(duration.count())},
+         {"collect_ms", ms(collected - asked)},
+         {"symbolize_wait_ms", ms(answered - collected)},
+         {"new_pcs", fresh_pcs.load()},
+         {"symbolized_while_sampling", symbolized.load()},
+         {"unsymbolized", late}});
+  }
   return ProtoResponse("profile", std::move(*body));
 }
 

@@ -235,9 +235,13 @@ std::string SimplifyName(std::string_view demangled) {
   std::string out;
   size_t i = 0;
   while (i < s.size()) {
-    if (EndsWithOperatorKeyword(out)) {
-      i = CopyOperatorToken(s, i, out);
-      continue;
+    // "operator" as a whole word only: `operator_arrow` is an ordinary name.
+    if (EndsWithOperatorKeyword(out) && !IsWordChar(s[i])) {
+      size_t next = CopyOperatorToken(s, i, out);
+      if (next > i) {
+        i = next;
+        continue;
+      }
     }
     char c = s[i];
     if (c == '(') {
@@ -266,8 +270,9 @@ std::string SimplifyName(std::string_view demangled) {
     if (c == '{') {  // {lambda(int, char)#1} -> {lambda()#1}; {unnamed type#1} kept
       size_t end = SkipBalanced(s, i, '{', '}');
       std::string_view inner = std::string_view(s).substr(i + 1, end - i - 2);
-      if (inner.substr(0, 7) == "lambda(") {
-        size_t after_params = SkipBalanced(inner, 6, '(', ')');
+      size_t after_params = inner.substr(0, 7) == "lambda(" ? SkipBalanced(inner, 6, '(', ')') : 0;
+      // Only a balanced "{lambda(...)...}" is shortened; anything else is copied as it is.
+      if (s[end - 1] == '}' && after_params > 0 && inner[after_params - 1] == ')') {
         out.append("{lambda()");
         out.append(inner.substr(after_params));
         out.push_back('}');
@@ -330,6 +335,7 @@ SharedSymbolizer::Lease SharedSymbolizer::Acquire() {
   std::unique_lock<std::mutex> lock(mu_);
   if (symbolizer_ != nullptr && !symbolizer_->IsCurrent()) symbolizer_.reset();
   if (symbolizer_ == nullptr) symbolizer_ = std::make_unique<Symbolizer>();
+  symbolizer_->set_lookup_deadline(std::chrono::steady_clock::time_point::max());
   last_used_ = std::chrono::steady_clock::now();
   return Lease(std::move(lock), symbolizer_.get());
 }
@@ -345,7 +351,31 @@ void SharedSymbolizer::DropIfIdle(std::chrono::steady_clock::duration idle) {
 const Symbol& Symbolizer::Resolve(uint64_t pc) {
   auto it = cache_.find(pc);
   if (it != cache_.end()) return it->second;
+  if (lookup_deadline_ != std::chrono::steady_clock::time_point::max() &&
+      std::chrono::steady_clock::now() >= lookup_deadline_) {
+    auto [late, inserted] = late_.try_emplace(pc);
+    if (inserted) {
+      late->second.mapping = MappingIndexOf(pc);
+      late->second.frames.push_back(PlaceholderFrame(pc, late->second.mapping));
+    }
+    return late->second;
+  }
   return cache_.emplace(pc, Lookup(pc)).first->second;
+}
+
+void Symbolizer::set_lookup_deadline(std::chrono::steady_clock::time_point deadline) {
+  lookup_deadline_ = deadline;
+  late_.clear();
+}
+
+SourceFrame Symbolizer::PlaceholderFrame(uint64_t pc, int mapping) const {
+  SourceFrame frame;
+  frame.function = mapping >= 0 && !mappings_[mapping].path.empty()
+                       ? "[" + Basename(mappings_[mapping].path) + "]"
+                       : Hex(pc);
+  frame.system_name = frame.function;
+  if (mapping >= 0) frame.file = mappings_[mapping].path;
+  return frame;
 }
 
 int Symbolizer::MappingIndexOf(uint64_t pc) const {
@@ -512,13 +542,7 @@ Symbol Symbolizer::Lookup(uint64_t pc) {
     have_outer = true;
   }
   symbol.known = have_outer && !outer.function.empty();
-  if (!symbol.known) {
-    outer.function = symbol.mapping >= 0 && !mappings_[symbol.mapping].path.empty()
-                         ? "[" + Basename(mappings_[symbol.mapping].path) + "]"
-                         : Hex(pc);
-    outer.system_name = outer.function;
-    if (symbol.mapping >= 0) outer.file = mappings_[symbol.mapping].path;
-  }
+  if (!symbol.known) outer = PlaceholderFrame(pc, symbol.mapping);
   symbol.frames.push_back(std::move(outer));
   return symbol;
 }

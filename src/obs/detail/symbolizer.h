@@ -60,7 +60,14 @@ class Symbolizer {
   ~Symbolizer();
 
   // The symbol at `pc` (see unwind.h for the PC convention). Cached per Symbolizer.
+  // After the lookup deadline a PC not in the cache is not looked up: it gets the
+  // placeholder frame of its mapping instead, which is not cached (a later request looks it
+  // up) and is counted in late_lookups().
   const Symbol& Resolve(uint64_t pc);
+  // A request that must answer by `deadline` (a CPU profile, which `go tool pprof` stops
+  // waiting for) sets it; SharedSymbolizer::Acquire resets it to "never" and the count to 0.
+  void set_lookup_deadline(std::chrono::steady_clock::time_point deadline);
+  size_t late_lookups() const { return late_.size(); }
   // Executable mappings, the main executable first (pprof prints mapping 1 as "File:").
   const std::vector<Mapping>& mappings() const { return mappings_; }
   // False once the process's executable mappings differ from those read at construction
@@ -70,12 +77,17 @@ class Symbolizer {
  private:
   struct CuIndex;
   Symbol Lookup(uint64_t pc);
+  // The frame pprof itself prints for a PC it cannot name: "[libc.so.6]", or the address.
+  SourceFrame PlaceholderFrame(uint64_t pc, int mapping) const;
   int MappingIndexOf(uint64_t pc) const;
   const CuIndex& IndexOf(const void* cu_die);
 
   ::Dwfl* dwfl_ = nullptr;
   std::vector<Mapping> mappings_;
   std::unordered_map<uint64_t, Symbol> cache_;
+  std::chrono::steady_clock::time_point lookup_deadline_ =
+      std::chrono::steady_clock::time_point::max();
+  std::unordered_map<uint64_t, Symbol> late_;  // placeholders handed out after the deadline
   // Per compilation unit (keyed by its DIE's address in the mapped DWARF): the address
   // ranges of its functions, so that a PC finds its function by binary search instead of
   // dwarf_getscopes' walk over every top-level DIE of the unit, which costs milliseconds per

@@ -42,6 +42,17 @@ TEST(SimplifyName, KeepsAnonymousNamespacesLambdasAndOperators) {
   EXPECT_EQ(SimplifyName("main"), "main");
 }
 
+// A name that merely starts with "operator" once looped forever in the symbolizer thread
+// (found in a busy API's profile: Boost.Intrusive's list_iterator::operator_arrow).
+TEST(SimplifyName, NamesThatStartWithOperatorAreOrdinaryNames) {
+  EXPECT_EQ(SimplifyName("boost::intrusive::list_iterator<boost::intrusive::bhtraits<T>, false>::"
+                         "operator_arrow(boost::intrusive::detail::bool_<false>) const"),
+            "boost::intrusive::list_iterator::operator_arrow");
+  EXPECT_EQ(SimplifyName("ns::operators()"), "ns::operators");
+  EXPECT_EQ(SimplifyName("ns::operator"), "ns::operator");
+  EXPECT_EQ(SimplifyName("ns::operator?"), "ns::operator?");
+}
+
 TEST(Demangle, LeavesCNamesAlone) {
   EXPECT_EQ(Demangle("_ZN7bananas3FooEi"), "bananas::Foo(int)");
   EXPECT_EQ(Demangle("epoll_wait"), "epoll_wait");
@@ -77,6 +88,33 @@ TEST(Symbolizer, UnknownAddressGetsAPlaceholderName) {
   EXPECT_FALSE(symbol.known);
   ASSERT_EQ(symbol.frames.size(), 1u);
   EXPECT_EQ(symbol.frames[0].function, "0x10");
+}
+
+// A CPU profile must answer before `go tool pprof` gives up: past the deadline a PC is not
+// looked up but named after its mapping, and a later request (deadline reset) names it.
+TEST(Symbolizer, PastTheLookupDeadlineNamesTheMappingOnly) {
+  uint64_t pcs[kMaxFrames];
+  int depth = CaptureHere(pcs, kMaxFrames);
+  ASSERT_GT(depth, 2);
+  SharedSymbolizer shared;
+  {
+    SharedSymbolizer::Lease lease = shared.Acquire();
+    lease->Resolve(pcs[1]);  // looked up before the deadline: stays named
+    lease->set_lookup_deadline(std::chrono::steady_clock::now() - std::chrono::seconds(1));
+    const Symbol& late = lease->Resolve(pcs[0]);
+    EXPECT_FALSE(late.known);
+    ASSERT_EQ(late.frames.size(), 1u);
+    EXPECT_EQ(late.frames[0].function,
+              "[" + lease->mappings()[0].path.substr(lease->mappings()[0].path.rfind('/') + 1) +
+                  "]");
+    EXPECT_EQ(lease->late_lookups(), 1u);
+    EXPECT_TRUE(lease->Resolve(pcs[1]).known);
+    EXPECT_EQ(lease->late_lookups(), 1u);
+  }
+  SharedSymbolizer::Lease again = shared.Acquire();
+  EXPECT_EQ(again->late_lookups(), 0u);
+  EXPECT_EQ(again->Resolve(pcs[0]).frames.back().function,
+            "bananas::obs::detail::(anonymous namespace)::CaptureHere");
 }
 
 }  // namespace
