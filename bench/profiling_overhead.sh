@@ -11,7 +11,8 @@
 # /metrics). Prints every round and the medians; the costs are medians of per-round ratios.
 #
 #   bench/profiling_overhead.sh                       # JOBS=20000 ROUNDS=5 CONCURRENCY=32
-#   JOBS=50000 ROUNDS=9 bench/profiling_overhead.sh
+#   JOBS=60000 ROUNDS=9 bench/profiling_overhead.sh   # what docs/BENCHMARKS.md quotes
+#   WARM=0 ...                                        # include the first profile's symbol tables
 set -euo pipefail
 
 BIN=${BIN:-build/release/src/app/bananas}
@@ -49,6 +50,12 @@ start_dev() {  # $1: MALLOC_CONF value ("" for the default)
   grep -q "bananas dev: ready" "$log" || { cat "$log"; exit 1; }
   REDIS_URL=$(sed -n 's/^redis: \(redis:[^ ]*\).*/\1/p' "$log" | head -1)
   export REDIS_URL
+  # Every process takes one short CPU profile first, whatever its condition: the first profile
+  # of a process also builds the symbol tables (~0.1-0.5 s of CPU, once per process), which
+  # is not the steady cost of profiling being measured here. WARM=0 skips it.
+  if [[ "${WARM:-1}" == 1 ]]; then
+    curl -s -o /dev/null "http://127.0.0.1:$PPROF_PORT/debug/pprof/profile?seconds=1"
+  fi
 }
 
 stop_dev() {
@@ -73,7 +80,7 @@ drain() {
   local target=$(($(succeeded) + JOBS))
   local profile_pid=""
   if [[ "$1" == cpu ]]; then
-    curl -s -o "$work/cpu.pb.gz" "http://127.0.0.1:$PPROF_PORT/debug/pprof/profile?seconds=15" &
+    curl -s -o "$work/cpu.pb.gz" "http://127.0.0.1:$PPROF_PORT/debug/pprof/profile?seconds=$(( JOBS / 2000 + 5 ))" &
     profile_pid=$!
     sleep 0.3  # the profile is armed
   fi

@@ -402,7 +402,9 @@ class Worker::Impl {
       s.run_queue.push_back(std::move(e));
       ++s.stats.started;
     }
-    s.run_cv.notify_all();
+    // One executor per job: waking all of them for a batch of one would have the rest
+    // contend for mu only to find the run queue empty.
+    for (size_t i = 0; i < jobs.size(); ++i) s.run_cv.notify_one();
   }
 
   static void SpawnExecutor(const std::shared_ptr<Shared>& s) {
@@ -413,24 +415,25 @@ class Worker::Impl {
   // block shutdown; the shared state outlives the Worker through `s`.
   static void ExecutorLoop(std::shared_ptr<Shared> s) {
     obs::RegisterThread("worker-exec");
+    std::unique_lock<obs::ProfiledMutex> lock(s->mu);
     while (true) {
-      std::shared_ptr<Execution> e;
-      {
-        std::unique_lock<obs::ProfiledMutex> lock(s->mu);
-        s->run_cv.wait(lock, [&] { return s->finished || !s->run_queue.empty(); });
-        if (s->run_queue.empty()) return;  // finished
-        e = std::move(s->run_queue.front());
-        s->run_queue.pop_front();
-      }
+      s->run_cv.wait(lock, [&] { return s->finished || !s->run_queue.empty(); });
+      if (s->run_queue.empty()) return;  // finished
+      std::shared_ptr<Execution> e = std::move(s->run_queue.front());
+      s->run_queue.pop_front();
+      lock.unlock();
       Outcome outcome = Run(*s, e);
       if (!e->Decide()) {
         // The heartbeat (timeout: a replacement thread was started) or the shutdown already
         // wrote this job's outcome; this thread is done.
         return;
       }
-      std::lock_guard<obs::ProfiledMutex> lock(s->mu);
+      // The outcome and the next job under one lock. The completer sleeps only on an empty
+      // outcome queue, so only the first outcome of a burst needs to wake it.
+      lock.lock();
+      bool was_empty = s->outcomes.empty();
       s->outcomes.push_back(std::move(outcome));
-      s->done_cv.notify_one();
+      if (was_empty) s->done_cv.notify_one();
     }
   }
 

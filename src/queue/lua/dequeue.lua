@@ -18,8 +18,9 @@
 --          (the job's token field, incremented at every lease), in one atomic step. A higher
 --          priority is always emptied first. A job whose type is not in the filter is never
 --          taken: it stays where it is, in order; so is a job of a priority the worker does not serve.
--- Complexity: without a filter, per job one RPOP (amortised: RPOP with a count), one HMGET,
---          one HSET, one ZADD. With a filter, O(scan limit) HGETs per priority.
+-- Complexity: without a filter, per job one HMGET and one HSET; per call one RPOP (with a
+--          count) per priority and one ZADD (per 500 jobs). With a filter, O(scan limit) HGETs
+--          per priority.
 -- Note: an id with no job hash (impossible unless someone deleted keys by hand) is dropped.
 local paused = KEYS[1]
 local pending = {KEYS[2], KEYS[3], KEYS[4]}
@@ -42,6 +43,7 @@ if #ARGV >= 6 then
 end
 
 local jobs = {}
+local leased = {}  -- deadline, id, deadline, id, ...: one ZADD for the whole batch
 local function lease(id, priority)
   local job = job_prefix .. id
   local f = redis.call('HMGET', job, 'name', 'payload', 'attempts', 'max_retries',
@@ -51,7 +53,8 @@ local function lease(id, priority)
   local token = (tonumber(f[8]) or 0) + 1
   redis.call('HSET', job, 'state', 'active', 'attempts', attempts, 'token', token,
              'started', now, 'updated', now)
-  redis.call('ZADD', leases, deadline, id)
+  leased[#leased + 1] = deadline
+  leased[#leased + 1] = id
   jobs[#jobs + 1] = {id, token, attempts, tonumber(f[4]) or 0, tonumber(f[5]) or 0, f[1], f[2],
                      priority, tonumber(f[6]) or 0, tonumber(f[7]) or 0, tonumber(f[9]) or 0}
 end
@@ -78,5 +81,10 @@ for p = 1, 3 do
       end
     end
   end
+end
+-- One ZADD per batch instead of one per job (in chunks: unpack has a stack limit). Still
+-- inside this script, so the ids are never out of both pending and leases.
+for i = 1, #leased, 1000 do
+  redis.call('ZADD', leases, unpack(leased, i, math.min(i + 999, #leased)))
 end
 return jobs
