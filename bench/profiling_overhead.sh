@@ -50,11 +50,12 @@ start_dev() {  # $1: MALLOC_CONF value ("" for the default)
   grep -q "bananas dev: ready" "$log" || { cat "$log"; exit 1; }
   REDIS_URL=$(sed -n 's/^redis: \(redis:[^ ]*\).*/\1/p' "$log" | head -1)
   export REDIS_URL
-  # Every process takes one short CPU profile first, whatever its condition: the first profile
-  # of a process also builds the symbol tables (~0.1-0.5 s of CPU, once per process), which
-  # is not the steady cost of profiling being measured here. WARM=0 skips it.
+  # Every process first drains JOBS/4 jobs under a CPU profile, whatever its condition: the
+  # first profile of a process builds the symbol tables and names every hot PC once (a few
+  # hundred ms of CPU, once per process), which is not the steady cost measured here, and the
+  # process warms up (connections, allocator) the same way in every condition. WARM=0 skips it.
   if [[ "${WARM:-1}" == 1 ]]; then
-    curl -s -o /dev/null "http://127.0.0.1:$PPROF_PORT/debug/pprof/profile?seconds=1"
+    drain cpu $((JOBS / 4)) >/dev/null
   fi
 }
 
@@ -69,18 +70,19 @@ succeeded() {
     awk '/^bananas_jobs_succeeded_total\{/ && /job_type="noop"/ {s += $NF} END {printf "%d\n", s}'
 }
 
-# Pauses the queue, submits JOBS no-op jobs, resumes and times the drain. $1: "cpu" to take
-# a CPU profile through the drain. Prints jobs/s.
+# Pauses the queue, submits $2 (default JOBS) no-op jobs, resumes and times the drain. $1:
+# "cpu" to take a CPU profile through the drain. Prints jobs/s.
 drain() {
+  local jobs=${2:-$JOBS}
   "$BIN" pause default >/dev/null
-  for _ in $(seq $((JOBS / 1000))); do
+  for _ in $(seq $((jobs / 1000))); do
     curl -sf -o /dev/null -X POST -H 'Content-Type: application/json' \
       --data-binary @"$work/batch.json" "http://127.0.0.1:$API_PORT/api/v1/jobs/batch"
   done
-  local target=$(($(succeeded) + JOBS))
+  local target=$(($(succeeded) + jobs))
   local profile_pid=""
   if [[ "$1" == cpu ]]; then
-    curl -s -o "$work/cpu.pb.gz" "http://127.0.0.1:$PPROF_PORT/debug/pprof/profile?seconds=$(( JOBS / 2000 + 5 ))" &
+    curl -s -o "$work/cpu.pb.gz" "http://127.0.0.1:$PPROF_PORT/debug/pprof/profile?seconds=$((jobs / 4000 + 2))" &
     profile_pid=$!
     sleep 0.3  # the profile is armed
   fi
@@ -90,7 +92,7 @@ drain() {
   while (($(succeeded) < target)); do sleep 0.005; done
   t1=$(date +%s.%N)
   if [[ -n "$profile_pid" ]]; then wait "$profile_pid"; fi
-  python3 -c "print(round($JOBS / ($t1 - $t0)))"
+  python3 -c "print(round($jobs / ($t1 - $t0)))"
 }
 
 printf "%-6s %10s %10s %10s\n" round off heap cpu
