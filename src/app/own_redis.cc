@@ -19,6 +19,7 @@
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 #include <vector>
 
 #include "app/signals.h"
@@ -194,9 +195,28 @@ Status OwnRedis::Launch(const std::string& binary) {
   return Status::Ok();
 }
 
+// True once something accepts TCP connections on 127.0.0.1:port. A plain connect: the
+// redis::Connection would log a warning for each refusal while the child is still starting.
+static bool Accepts(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bool connected = ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+  ::close(fd);
+  return connected;
+}
+
 Status OwnRedis::AwaitPing() {
   Result<redis::Options> options = redis::Options::FromUrl(url());
   if (!options) return options.status();
+  // Quietly until the port accepts (or the child dies, which the loop below reports).
+  auto listening_by = std::chrono::steady_clock::now() + kStartTimeout;
+  while (!Accepts(port_) && !Exited() && std::chrono::steady_clock::now() < listening_by) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
   // Short timeouts and a fast reconnect: a local server either answers within milliseconds
   // or is still loading its AOF, and the Connection paces retries by its backoff.
   options->connect_timeout = std::chrono::milliseconds(250);

@@ -91,7 +91,7 @@ uint64_t FastRandom() {
 
 std::vector<uint64_t> CallerStack() {
   uint64_t pcs[kMaxFrames];
-  int depth = CaptureStack(pcs, kMaxFrames);
+  int depth = CaptureStackByFramePointers(pcs, kMaxFrames);
   return std::vector<uint64_t>(pcs, pcs + depth);
 }
 

@@ -140,6 +140,19 @@ __attribute__((noinline)) int CaptureStack(uint64_t* pcs, int max) noexcept {
   return walk.depth;
 }
 
+__attribute__((noinline)) int CaptureStackByFramePointers(uint64_t* pcs, int max) noexcept {
+  if (max <= 0) return 0;
+  const ThreadState& state = CurrentThreadState();
+  if (state.stack_high == 0) return CaptureStack(pcs, max);
+  // This function's frame: [0] the caller's frame pointer, [1] the return address into it.
+  const auto* own = static_cast<const uintptr_t*>(__builtin_frame_address(0));
+  InterruptedRegisters regs;
+  regs.sp = reinterpret_cast<uintptr_t>(own);
+  regs.fp = own[0];
+  regs.pc = own[1] - 1;
+  return WalkFramePointers(regs, pcs, max);
+}
+
 void WarmUpUnwinder() noexcept {
   static std::atomic<bool> warmed{false};
   if (warmed.exchange(true)) return;

@@ -11,16 +11,27 @@
 
 #include "obs/detail/contention.h"
 #include "obs/detail/symbolizer.h"
+#include "obs/profiling.h"
 
 namespace bananas::obs {
 namespace {
 
 ProfiledMutex contended;
 int counter = 0;
+int registered_increments = 0;
 
 __attribute__((noinline)) void IncrementUnderContention() {
   std::lock_guard<ProfiledMutex> lock(contended);
   ++counter;
+  std::this_thread::sleep_for(std::chrono::microseconds(200));
+}
+
+// The same from threads registered with RegisterThread: a leaf of its own, so that the
+// records of the unregistered run cannot satisfy this one's check.
+__attribute__((noinline)) void IncrementUnderContentionRegistered() {
+  std::lock_guard<ProfiledMutex> lock(contended);
+  counter += 1;
+  ++registered_increments;  // not the same code as above, or the compiler folds the two
   std::this_thread::sleep_for(std::chrono::microseconds(200));
 }
 
@@ -37,20 +48,31 @@ bool LeafIs(const detail::Profile& profile, detail::Symbolizer& symbolizer,
   return false;
 }
 
-TEST(ProfiledMutex, RecordsContentionAtTheLockingFunction) {
+// Threads the profiler knows (RegisterThread: named, stack bounds recorded) and threads it
+// does not, alike.
+class ProfiledMutexContention : public ::testing::TestWithParam<bool> {};
+
+TEST_P(ProfiledMutexContention, RecordsContentionAtTheLockingFunction) {
   int old_fraction = SetMutexProfileFraction(1);
   int64_t old_rate = SetBlockProfileRate(1);
+  counter = 0;
+  const bool registered = GetParam();
   std::vector<std::thread> threads;
   for (int t = 0; t < 3; ++t) {
-    threads.emplace_back([] {
-      for (int i = 0; i < 200; ++i) IncrementUnderContention();
+    threads.emplace_back([registered] {
+      if (registered) RegisterThread("contender");
+      for (int i = 0; i < 200; ++i) {
+        registered ? IncrementUnderContentionRegistered() : IncrementUnderContention();
+      }
     });
   }
   for (std::thread& t : threads) t.join();
   EXPECT_EQ(counter, 600);
 
   detail::Symbolizer symbolizer;
-  const std::string leaf = "bananas::obs::(anonymous namespace)::IncrementUnderContention";
+  const std::string leaf = std::string("bananas::obs::(anonymous namespace)::") +
+                           (registered ? "IncrementUnderContentionRegistered"
+                                       : "IncrementUnderContention");
   detail::Profile mutex = detail::ContentionProfile(detail::ContentionKind::kMutex, symbolizer);
   detail::Profile block = detail::ContentionProfile(detail::ContentionKind::kBlock, symbolizer);
   EXPECT_EQ(mutex.period, 1);
@@ -59,6 +81,11 @@ TEST(ProfiledMutex, RecordsContentionAtTheLockingFunction) {
   SetMutexProfileFraction(old_fraction);
   SetBlockProfileRate(old_rate);
 }
+
+INSTANTIATE_TEST_SUITE_P(Threads, ProfiledMutexContention, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "Registered" : "Unregistered";
+                         });
 
 TEST(ProfiledMutex, WorksWithConditionVariableAny) {
   ProfiledMutex mu;
