@@ -83,6 +83,12 @@ struct WorkerOptions {
   // Performance: the most jobs leased per dequeue call. A batch never waits to fill: at low
   // load a dequeue returns the one job there is.
   int fetch_batch = 32;
+  // WORKER_PREFETCH: jobs leased beyond `concurrency`, waiting in the worker for an executor,
+  // so that a batch is in hand when one finishes. Used only while jobs are short (a moving
+  // average of run time under 1 ms): then a waiting job is held back from other workers for
+  // milliseconds at most. With longer jobs the worker leases only for a free executor. A
+  // job's timeout counts from when it starts, not from its lease. 0 turns it off.
+  int prefetch = 32;
   // A name shown in the workers list; empty means host:pid.
   std::string name;
   // Where the worker records job counters, pickup latency and run time histograms, Redis

@@ -68,6 +68,10 @@ void BenchCommand::Add(CLI::App& app, Overrides& overrides) {
       ->capture_default_str();
   command_->add_option("--fetch-batch", fetch_batch_, "most jobs leased per dequeue call")
       ->capture_default_str();
+  command_->add_option("--prefetch", prefetch_,
+                       "jobs leased beyond the concurrency while jobs are short (0: off)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 100'000));
   command_->add_option("--rate", rate_, "pickup: jobs/s, open loop")->capture_default_str();
   command_->add_option("--duration", duration_, "pickup: how long (e.g. 10s)")
       ->capture_default_str();
@@ -110,6 +114,7 @@ int BenchCommand::Run(const Config& config) {
   options.bulk_chunk = bulk_chunk_;
   options.concurrency = concurrency_;
   options.fetch_batch = fetch_batch_;
+  options.prefetch = prefetch_;
   options.rate = rate_;
   options.duration = *duration;
   options.delayed_jobs = delayed_;

@@ -41,6 +41,7 @@ class BenchCommand {
   int bulk_chunk_ = 1'000;
   int concurrency_ = 32;
   int fetch_batch_ = 32;
+  int prefetch_ = 32;
   int64_t rate_ = 200;
   std::string duration_ = "5s";
   int64_t delayed_ = 1'000;

@@ -26,6 +26,10 @@ const std::vector<Variable> kVariables = {
      true, true},
     {"WORKER_CONCURRENCY", "concurrency", "jobs run at once, 1..10000; default 10", false, true,
      false, true},
+    {"WORKER_PREFETCH", "prefetch",
+     "jobs leased beyond the concurrency while jobs are short (under 1 ms), 0..100000; "
+     "default 32",
+     false, true, false, true},
     {"WORKER_QUEUES", "queues", "comma-separated routing keys served; default default", false, true,
      false, true},
     {"WORKER_PRIORITIES", "priorities",
@@ -216,6 +220,10 @@ Status Apply(const Setting& setting, Config& config) {
     Result<int64_t> concurrency = ParseInteger(setting, 1, 10000);
     if (!concurrency) return concurrency.status();
     config.worker_concurrency = static_cast<int>(*concurrency);
+  } else if (name == "WORKER_PREFETCH") {
+    Result<int64_t> prefetch = ParseInteger(setting, 0, 100000);
+    if (!prefetch) return prefetch.status();
+    config.worker_prefetch = static_cast<int>(*prefetch);
   } else if (name == "WORKER_QUEUES") {
     Result<std::vector<std::string>> queues = ParseList(setting);
     if (!queues) return queues.status();

@@ -57,6 +57,7 @@ struct Config {
   std::string pprof_bind = "127.0.0.1";  // PPROF_BIND: loopback unless asked; pprof leaks
                                          // memory contents and symbol names
   int worker_concurrency = 10;           // WORKER_CONCURRENCY, 1..10000
+  int worker_prefetch = 32;              // WORKER_PREFETCH, 0..100000
   std::vector<std::string> worker_queues = {"default"};  // WORKER_QUEUES
   // WORKER_PRIORITIES, kept in strict order (high, normal, low) whatever the input order.
   std::vector<Priority> worker_priorities = {Priority::kHigh, Priority::kNormal, Priority::kLow};

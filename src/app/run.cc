@@ -50,6 +50,7 @@ WorkerOptions ToWorkerOptions(const Config& config, std::shared_ptr<obs::Metrics
   options.redis_url = config.redis_url;
   options.prefix = config.prefix;
   options.concurrency = config.worker_concurrency;
+  options.prefetch = config.worker_prefetch;
   options.queues = config.worker_queues;
   options.priorities = config.worker_priorities;
   options.job_types = config.worker_job_types;

@@ -108,6 +108,7 @@ std::string ReportJson(const BenchReport& report) {
         json::object{{"jobs", t->jobs},
                      {"concurrency", t->concurrency},
                      {"fetch_batch", t->fetch_batch},
+                     {"prefetch", t->prefetch},
                      {"seconds", Round(t->seconds, 4)},
                      {"jobs_per_second", Round(t->jobs_per_second, 1)},
                      {"handler_seconds", Round(t->handler_seconds, 4)},
@@ -150,7 +151,7 @@ std::string ReportTable(const BenchReport& report) {
     out += "throughput: " + Thousands(t->jobs_per_second) + " jobs/s (" + std::to_string(t->jobs) +
            " no-op jobs, first start to last ack " + Format("%.3f", t->seconds) +
            " s; concurrency " + std::to_string(t->concurrency) + ", fetch batch " +
-           std::to_string(t->fetch_batch) +
+           std::to_string(t->fetch_batch) + ", prefetch " + std::to_string(t->prefetch) +
            "; first to last start: " + Thousands(t->handler_jobs_per_second) + " jobs/s)\n";
     out += "  redis per job: " + Format("%.1f", t->redis.cpu_us_per_job) + " us CPU, " +
            Format("%.2f", t->redis.calls_per_job) + " calls (";

@@ -82,6 +82,7 @@ Result<std::unique_ptr<Worker>> StartWorker(const BenchOptions& options, std::st
   worker_options.prefix = options.prefix;
   worker_options.concurrency = options.concurrency;
   worker_options.fetch_batch = options.fetch_batch;
+  worker_options.prefetch = options.prefetch;
   worker_options.queues = {std::move(queue)};
   worker_options.result_ttl_success = kResultTtl;
   worker_options.result_ttl_failure = kResultTtl;
@@ -230,6 +231,7 @@ Result<ThroughputResult> RunThroughput(const BenchOptions& options) {
   result.jobs = options.jobs;
   result.concurrency = options.concurrency;
   result.fetch_batch = options.fetch_batch;
+  result.prefetch = options.prefetch;
   const int64_t first = tracker.first_run_unix_us();
   if (all_acked && tracker.runs() > 0) {
     result.seconds = static_cast<double>(end_unix_us - first) / 1e6;

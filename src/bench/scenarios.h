@@ -46,6 +46,7 @@ struct BenchOptions {
   // more only adds threads to wake (docs/BENCHMARKS.md has the trials).
   int concurrency = 32;
   int fetch_batch = 32;                       // WorkerOptions::fetch_batch
+  int prefetch = 32;                          // WorkerOptions::prefetch
   int64_t rate = 200;                         // pickup: jobs/s, open loop
   std::chrono::milliseconds duration{5'000};  // pickup: how long
   int64_t delayed_jobs = 1'000;               // lateness: jobs
@@ -71,6 +72,7 @@ struct ThroughputResult {
   int64_t jobs = 0;
   int concurrency = 0;
   int fetch_batch = 0;
+  int prefetch = 0;
   // First handler start -> the worker's count of acked jobs reaching `jobs`.
   double seconds = 0;
   double jobs_per_second = 0;

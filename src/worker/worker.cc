@@ -1,7 +1,8 @@
 // Worker internals. Entry points, in the order a job meets them:
-//   FetchLoop      leases jobs (dequeue.lua) for free slots; sleeps in BLPOP on the queues'
-//                  markers when there is nothing, so an idle worker costs ~0% CPU and a new
-//                  job is seen within a round trip.
+//   FetchLoop      leases jobs (dequeue.lua) for free slots (concurrency, plus `prefetch`
+//                  more while jobs are short); sleeps in BLPOP on the queues' markers when
+//                  there is nothing, so an idle worker costs ~0% CPU and a new job is seen
+//                  within a round trip.
 //   ExecutorLoop   pool threads run the handler with a JobContext.
 //   CompleteLoop   writes outcomes: acks batched per queue (ack.lua), failures (fail.lua).
 //   HeartbeatLoop  renews leases (extend_lease.lua) every lease/3, notices cancellation
@@ -48,6 +49,11 @@ namespace {
 using SteadyClock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
+// Jobs shorter than this on average are prefetched (WorkerOptions::prefetch): one waiting
+// in the run queue behind `concurrency` others is held back from other workers for a few
+// milliseconds at most. Longer jobs are leased only for a free executor.
+constexpr double kShortJobSeconds = 0.001;
+
 enum class CancelReason : int { kNone = 0, kCancelled, kTimeout, kLeaseLost, kShutdown };
 
 const char* ReasonText(CancelReason r) {
@@ -75,8 +81,10 @@ void LogRateLimited(const std::string& what) {
 // One leased job from lease to outcome.
 struct Execution {
   queue::LeasedJob job;
-  SteadyClock::time_point deadline;
-  int64_t started_unix_ms = 0;
+  // Set when an executor starts the job (a prefetched job waits in the run queue without
+  // using up its timeout); until then the far future. Read by the heartbeat without mu.
+  std::atomic<SteadyClock::rep> deadline_ticks{SteadyClock::time_point::max().time_since_epoch().count()};
+  int64_t started_unix_ms = 0;     // guarded by Shared::mu; 0 until started
   std::atomic<int> reason{0};      // CancelReason; the first reason set wins
   std::atomic<bool> decided{false};  // whoever sets it first writes the outcome
   std::atomic<double> progress{0};
@@ -87,6 +95,12 @@ struct Execution {
   std::mutex mu;                   // with cv: wakes SleepFor on cancellation
   std::condition_variable cv;
 
+  SteadyClock::time_point deadline() const {
+    return SteadyClock::time_point(SteadyClock::duration(deadline_ticks.load(std::memory_order_relaxed)));
+  }
+  void set_deadline(SteadyClock::time_point t) {
+    deadline_ticks.store(t.time_since_epoch().count(), std::memory_order_relaxed);
+  }
   bool Decide() { return !decided.exchange(true); }
   void Cancel(CancelReason r) {
     int expected = 0;
@@ -109,7 +123,7 @@ class Context final : public JobContext {
   int max_retries() const override { return e_->job.max_retries; }
   bool cancelled() const override {
     if (e_->cancel_reason() != CancelReason::kNone) return true;
-    if (SteadyClock::now() >= e_->deadline) {
+    if (SteadyClock::now() >= e_->deadline()) {
       e_->Cancel(CancelReason::kTimeout);
       return true;
     }
@@ -119,9 +133,9 @@ class Context final : public JobContext {
     cancelled();
     return ReasonText(e_->cancel_reason());
   }
-  SteadyClock::time_point deadline() const override { return e_->deadline; }
+  SteadyClock::time_point deadline() const override { return e_->deadline(); }
   bool SleepFor(milliseconds duration) const override {
-    auto until = std::min(SteadyClock::now() + duration, e_->deadline);
+    auto until = std::min(SteadyClock::now() + duration, e_->deadline());
     std::unique_lock<std::mutex> lock(e_->mu);
     e_->cv.wait_until(lock, until, [&] { return e_->cancel_reason() != CancelReason::kNone; });
     lock.unlock();
@@ -289,6 +303,16 @@ class Worker::Impl {
     std::deque<std::shared_ptr<Execution>> run_queue;
     std::deque<Outcome> outcomes;
     WorkerStats stats;
+    // Moving average of handler run time (the last ~16 jobs). It starts high, so nothing is
+    // prefetched until short jobs have been seen.
+    double mean_run_seconds = 1.0;
+
+    // How many jobs may be under lease here at once: `concurrency` running, plus `prefetch`
+    // waiting in the run queue while jobs are short. REQUIRES: mu held.
+    int Capacity() const {
+      bool short_jobs = mean_run_seconds < kShortJobSeconds;
+      return options.concurrency + (short_jobs ? options.prefetch : 0);
+    }
   };
 
   // Ends the fetcher's BLPOP at once instead of at its timeout. Best effort: if Redis is
@@ -307,7 +331,7 @@ class Worker::Impl {
     return c ? std::move(*c) : nullptr;  // Open fails only for options Start() checked
   }
 
-  // Leases work for free slots; sleeps on the markers when there is none.
+  // Leases work for free slots (Shared::Capacity); sleeps on the markers when there is none.
   static void FetchLoop(Shared& s) {
     obs::RegisterThread("worker-fetch");
     auto connection = OpenConnection(s);
@@ -319,11 +343,10 @@ class Worker::Impl {
       {
         std::unique_lock<obs::ProfiledMutex> lock(s.mu);
         s.slots_cv.wait(lock, [&] {
-          return s.stopping ||
-                 static_cast<int>(s.active.size()) < s.options.concurrency;
+          return s.stopping || static_cast<int>(s.active.size()) < s.Capacity();
         });
         if (s.stopping) return;
-        free_slots = s.options.concurrency - static_cast<int>(s.active.size());
+        free_slots = s.Capacity() - static_cast<int>(s.active.size());
       }
       bool got_any = false;
       bool failed = false;
@@ -380,8 +403,6 @@ class Worker::Impl {
   }
 
   static void Dispatch(Shared& s, std::vector<queue::LeasedJob> jobs) {
-    auto now = SteadyClock::now();
-    int64_t now_ms = NowUnixMs();
     // Series first, outside mu: a new pair takes the registry's lock once.
     std::vector<obs::JobSeries*> series(jobs.size(), nullptr);
     if (s.options.metrics != nullptr) {
@@ -394,13 +415,9 @@ class Worker::Impl {
       auto& job = jobs[i];
       auto e = std::make_shared<Execution>();
       e->series = series[i];
-      milliseconds timeout = job.timeout_ms > 0 ? milliseconds(job.timeout_ms) : s.options.job_timeout;
-      e->deadline = now + timeout;
-      e->started_unix_ms = now_ms;
       e->job = std::move(job);
       s.active.emplace(e->job.id, e);
       s.run_queue.push_back(std::move(e));
-      ++s.stats.started;
     }
     // One executor per job: waking all of them for a batch of one would have the rest
     // contend for mu only to find the run queue empty.
@@ -421,16 +438,28 @@ class Worker::Impl {
       if (s->run_queue.empty()) return;  // finished
       std::shared_ptr<Execution> e = std::move(s->run_queue.front());
       s->run_queue.pop_front();
+      // The timeout counts from here, not from the lease: a prefetched job may have waited.
+      milliseconds timeout =
+          e->job.timeout_ms > 0 ? milliseconds(e->job.timeout_ms) : s->options.job_timeout;
+      e->set_deadline(SteadyClock::now() + timeout);
+      e->started_unix_ms = NowUnixMs();
+      ++s->stats.started;
       lock.unlock();
       Outcome outcome = Run(*s, e);
       if (!e->Decide()) {
         // The heartbeat (timeout: a replacement thread was started) or the shutdown already
-        // wrote this job's outcome; this thread is done.
+        // wrote this job's outcome; this thread is done. Its run time still counts: a job
+        // that ran into its timeout is a long one.
+        lock.lock();
+        s->mean_run_seconds += (e->run_seconds.load(std::memory_order_relaxed) -
+                                s->mean_run_seconds) / 16;
         return;
       }
       // The outcome and the next job under one lock. The completer sleeps only on an empty
       // outcome queue, so only the first outcome of a burst needs to wake it.
       lock.lock();
+      s->mean_run_seconds += (e->run_seconds.load(std::memory_order_relaxed) -
+                              s->mean_run_seconds) / 16;
       bool was_empty = s->outcomes.empty();
       s->outcomes.push_back(std::move(outcome));
       if (was_empty) s->done_cv.notify_one();
@@ -444,6 +473,16 @@ class Worker::Impl {
     if (it == s.handlers.end()) {
       out.result = "no handler registered for job type \"" + e->job.name + "\" on worker " +
                    s.worker_id;
+      return out;
+    }
+    // A job cancelled, or whose lease was lost, while it waited in the run queue (prefetched)
+    // never starts.
+    if (CancelReason reason = e->cancel_reason(); reason == CancelReason::kCancelled) {
+      out.cancelled = true;
+      out.result = "cancelled before it started";
+      return out;
+    } else if (reason == CancelReason::kLeaseLost) {
+      out.result = "lease lost before it started";
       return out;
     }
     Context context(e);
@@ -474,7 +513,7 @@ class Worker::Impl {
     } else if (reason == CancelReason::kCancelled) {
       out.cancelled = true;
       out.result = "cancelled: " + result.status().message();
-    } else if (reason == CancelReason::kTimeout || SteadyClock::now() >= e->deadline) {
+    } else if (reason == CancelReason::kTimeout || SteadyClock::now() >= e->deadline()) {
       out.result = TimeoutMessage(s, *e);
     } else {
       out.result = result.status().message();
@@ -619,7 +658,7 @@ class Worker::Impl {
         std::unique_lock<obs::ProfiledMutex> lock(s.mu);
         auto wake = next_beat;
         for (const auto& [id, e] : s.active) {
-          if (!e->decided && e->deadline < wake) wake = e->deadline;
+          if (!e->decided && e->deadline() < wake) wake = e->deadline();
         }
         s.cv.wait_until(lock, wake, [&] { return s.finished; });
         if (s.finished) break;
@@ -627,7 +666,7 @@ class Worker::Impl {
       }
       auto now = SteadyClock::now();
       for (const auto& e : snapshot) {
-        if (now >= e->deadline && !e->decided) TimeOut(sp, e);
+        if (now >= e->deadline() && !e->decided) TimeOut(sp, e);
       }
       if (now < next_beat) continue;
       next_beat = now + beat;
@@ -769,6 +808,9 @@ Result<std::unique_ptr<Worker>> Worker::Create(const WorkerOptions& options) {
     return Status::InvalidArgument("lease_timeout: at least 30ms");
   }
   if (options.fetch_batch < 1) return Status::InvalidArgument("fetch_batch: at least 1");
+  if (options.prefetch < 0 || options.prefetch > 100'000) {
+    return Status::InvalidArgument("prefetch: must be between 0 and 100000");
+  }
   auto url = redis::Options::FromUrl(options.redis_url);
   if (!url) return url.status();
   return std::unique_ptr<Worker>(new Worker(std::make_unique<Impl>(options)));

@@ -64,6 +64,7 @@ double EnvNumber(const char* name, const char* fallback) {
 std::string RedisUrl() { return "redis://127.0.0.1:" + Env("REDIS_PORT", "6390") + "/0"; }
 int Concurrency() { return static_cast<int>(EnvNumber("BANANAS_PEER_CONCURRENCY", "32")); }
 int FetchBatch() { return static_cast<int>(EnvNumber("BANANAS_PEER_FETCH_BATCH", "32")); }
+int Prefetch() { return static_cast<int>(EnvNumber("BANANAS_PEER_PREFETCH", "32")); }
 
 // Wall-clock seconds, sub-microsecond resolution: the harness's `now` and `t`.
 double NowEpochSeconds() {
@@ -115,6 +116,7 @@ int Info() {
                               "; Boost.Asio + hiredis Redis client; jemalloc)";
   const std::string config = "1 process, 1 Worker, concurrency " + std::to_string(Concurrency()) +
                              ", fetch batch " + std::to_string(FetchBatch()) +
+                             ", prefetch " + std::to_string(Prefetch()) +
                              ", acks batched per queue, results kept 24 h (library defaults)";
   Bench(R"({"label":"bananas","version":")" + version + R"(","config":")" + config + R"("})");
   return 0;
@@ -279,6 +281,7 @@ int RunWorker() {
   options.queues = {kQueue};
   options.concurrency = Concurrency();
   options.fetch_batch = FetchBatch();
+  options.prefetch = Prefetch();
   options.name = "bananas-peer";
   auto worker = Worker::Create(options);
   if (!worker) Die("worker", worker.status());
@@ -289,8 +292,9 @@ int RunWorker() {
   if (!registered.ok()) Die("register", registered);
   Status started = (*worker)->Start();
   if (!started.ok()) Die("start", started);
-  std::fprintf(stderr, "bananas_peer worker: %s, concurrency %d, fetch batch %d, queue %s\n",
-               (*worker)->id().c_str(), options.concurrency, options.fetch_batch, kQueue);
+  std::fprintf(stderr, "bananas_peer worker: %s, concurrency %d, fetch batch %d, prefetch %d, queue %s\n",
+               (*worker)->id().c_str(), options.concurrency, options.fetch_batch, options.prefetch,
+               kQueue);
 
   int received = 0;
   ::sigwait(&signals, &received);

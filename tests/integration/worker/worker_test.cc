@@ -224,6 +224,79 @@ TEST_F(WorkerTest, GraceExpiredJobIsHandedBackAndRunsElsewhere) {
   EXPECT_EQ(job.result, "done on the second worker");
 }
 
+// Prefetch (WorkerOptions::prefetch) holds jobs beyond the concurrency only while jobs are
+// short: a fresh worker has seen no short jobs yet, and sleep jobs are long.
+TEST_F(WorkerTest, LongJobsAreNotPrefetched) {
+  WorkerOptions o = Options();
+  o.concurrency = 1;
+  o.prefetch = 8;
+  auto worker = StartWorker(o);
+  std::vector<JobSpec> specs(3);
+  for (auto& s : specs) {
+    s.name = "sleep";
+    s.payload = R"({"ms":400})";
+  }
+  auto ids = client_->SubmitBatch(specs);
+  ASSERT_OK(ids);
+  ASSERT_TRUE(WaitFor([&] { return worker->stats().active == 1; }));
+  std::this_thread::sleep_for(milliseconds(150));  // the fetcher had time to take more
+  EXPECT_EQ(worker->stats().active, 1);
+  int pending = 0;
+  for (const auto& r : *ids) {
+    auto job = client_->Get(r.id);
+    ASSERT_OK(job);
+    pending += job->state == JobState::kPending ? 1 : 0;
+  }
+  EXPECT_EQ(pending, 2);
+}
+
+// After short jobs, a batch is leased at once beyond the concurrency; each waiting job's
+// timeout counts from its own start, and one cancelled while it waits never runs.
+TEST_F(WorkerTest, PrefetchedJobsWaitWithoutUsingTheirTimeout) {
+  WorkerOptions o = Options();
+  o.concurrency = 1;
+  o.prefetch = 8;
+  std::atomic<int> counted{0};
+  auto worker = StartWorker(o, [&](Worker& w) {
+    ASSERT_OK(w.Register("count", [&](JobContext&) -> Result<std::string> {
+      counted.fetch_add(1);
+      return std::string("ran");
+    }));
+  });
+  std::vector<JobSpec> warm(300);
+  for (auto& s : warm) s.name = "noop";
+  auto warm_ids = client_->SubmitBatch(warm);
+  ASSERT_OK(warm_ids);
+  for (const auto& r : *warm_ids) ASSERT_EQ(WaitDone(r.id).state, JobState::kCompleted);
+
+  // Four 250 ms jobs with a 600 ms timeout each, and a job to cancel behind them: run one at
+  // a time, the last sleep starts ~750 ms after its lease.
+  std::vector<JobSpec> specs(5);
+  for (int i = 0; i < 4; ++i) {
+    specs[i].name = "sleep";
+    specs[i].payload = R"({"ms":250})";
+    specs[i].timeout_ms = 600;
+  }
+  specs[4].name = "count";
+  auto ids = client_->SubmitBatch(specs);
+  ASSERT_OK(ids);
+  int most_held = 0;
+  ASSERT_TRUE(WaitFor([&] {
+    most_held = std::max(most_held, worker->stats().active);
+    return most_held == 5;
+  }));
+  auto cancel = client_->Cancel((*ids)[4].id);
+  ASSERT_OK(cancel);
+  EXPECT_EQ(*cancel, CancelResult::kRequested);  // leased: it is the worker's to end
+  for (int i = 0; i < 4; ++i) {
+    Job job = WaitDone((*ids)[i].id);
+    EXPECT_EQ(job.state, JobState::kCompleted) << i << ": " << job.error;
+  }
+  Job cancelled = WaitDone((*ids)[4].id);
+  EXPECT_EQ(cancelled.state, JobState::kCancelled);
+  EXPECT_EQ(counted.load(), 0);
+}
+
 TEST_F(WorkerTest, WorkerRecordIsListed) {
   auto worker = StartWorker(Options());
   ASSERT_TRUE(WaitFor([&] {

@@ -81,6 +81,7 @@ TEST(Config, EveryVariableIsRead) {
                                                         {"PPROF_PORT", "0"},
                                                         {"PPROF_BIND", "0.0.0.0"},
                                                         {"WORKER_CONCURRENCY", "64"},
+                                                        {"WORKER_PREFETCH", "0"},
                                                         {"WORKER_QUEUES", " emails , reports.pdf"},
                                                         {"WORKER_PRIORITIES", "low, HIGH"},
                                                         {"WORKER_JOB_TYPES", "send:email,noop"},
@@ -104,6 +105,7 @@ TEST(Config, EveryVariableIsRead) {
   EXPECT_EQ(config->pprof_port, 0);
   EXPECT_EQ(config->pprof_bind, "0.0.0.0");
   EXPECT_EQ(config->worker_concurrency, 64);
+  EXPECT_EQ(config->worker_prefetch, 0);
   EXPECT_EQ(config->worker_queues, (std::vector<std::string>{"emails", "reports.pdf"}));
   EXPECT_EQ(config->worker_priorities, (std::vector<Priority>{Priority::kHigh, Priority::kLow}));
   EXPECT_EQ(config->worker_job_types, (std::vector<std::string>{"send:email", "noop"}));
@@ -269,6 +271,14 @@ TEST(Config, BadFlagValueNamesVariableAndFlag) {
   EXPECT_EQ(error.find("pw1234"), std::string::npos) << error;
 }
 
+TEST(Config, PrefetchIsBounded) {
+  EXPECT_EQ(ErrorOf({{"WORKER_PREFETCH", "-1"}}),
+            "WORKER_PREFETCH: invalid value \"-1\" (expected an integer 0..100000)");
+  Result<Config> config = LoadConfig(Service::kWorker, Env({}));
+  ASSERT_OK(config);
+  EXPECT_EQ(config->worker_prefetch, 32);
+}
+
 TEST(Config, UnknownOverrideIsRefused) {
   EXPECT_EQ(ErrorOf({}, {{"WORKER_CONCURENCY", "3"}}), "unknown setting \"WORKER_CONCURENCY\"");
 }
@@ -280,7 +290,7 @@ TEST(Config, EveryServiceValidatesEveryVariable) {
 }
 
 TEST(Config, EveryVariableHasAFlagAndAService) {
-  ASSERT_EQ(Variables().size(), 21u);
+  ASSERT_EQ(Variables().size(), 22u);
   for (const Variable& variable : Variables()) {
     EXPECT_FALSE(variable.flag.empty()) << variable.name;
     EXPECT_FALSE(variable.help.empty()) << variable.name;
