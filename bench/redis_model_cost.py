@@ -125,6 +125,14 @@ return out
 """
 
 
+def script_source(name):
+    """A script as Bananas embeds it: lease.lua pasted in (src/queue/embed_lua.cmake)."""
+    with open(os.path.join(LUA, "lease.lua")) as f:
+        lease = f.read()
+    with open(os.path.join(LUA, name + ".lua")) as f:
+        return f.read().replace("-- #include lease.lua\n", lease)
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -140,7 +148,8 @@ def fill_hashes(r, enqueue):
     """The backlog as Bananas stores it: enqueue.lua, 1,000 jobs per call."""
     now = int(time.time() * 1000)
     keys = [Q + "pending:high", Q + "pending:normal", Q + "pending:low", Q + "scheduled",
-            Q + "marker", Q + "timer", Q + "job:", Q + "unique:"]
+            Q + "marker", Q + "timer", Q + "job:", Q + "unique:", Q + "paused", Q + "leases",
+            Q + "idle", Q + "inbox:"]
     for start in range(0, N, 1000):
         args = [now, min(1000, N - start), DAY_MS]
         for k in range(start, min(start + 1000, N)):
@@ -165,8 +174,9 @@ def drain(r, model, s):
         now = int(time.time() * 1000)
         if model == "current":
             jobs = s["dequeue"](keys=[Q + "paused", Q + "pending:high", Q + "pending:normal",
-                                      Q + "pending:low", Q + "leases", Q + "job:"],
-                                args=[now, 30000, BATCH, 200, "hnl"])
+                                      Q + "pending:low", Q + "leases", Q + "job:", Q + "idle",
+                                      Q + "inbox:"],
+                                args=[now, 30000, BATCH, 200, "hnl", "", "0", 3000])
             if not jobs:
                 return n
             keys, args = [Q + "leases"], [now, DAY_MS]
@@ -212,8 +222,7 @@ def main():
                 break
             except redis.ConnectionError:
                 time.sleep(0.05)
-        s = {name: r.register_script(open(os.path.join(LUA, name + ".lua")).read())
-             for name in ("enqueue", "dequeue", "ack")}
+        s = {name: r.register_script(script_source(name)) for name in ("enqueue", "dequeue", "ack")}
         s.update({"lean_deq": r.register_script(LEAN_DEQ), "lean_ack": r.register_script(LEAN_ACK),
                   "batch_deq": r.register_script(BATCH_DEQ),
                   "batch_ack": r.register_script(BATCH_ACK)})

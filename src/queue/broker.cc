@@ -38,6 +38,55 @@ int64_t IntOf(const Reply& r) {
 
 std::string ToString(int64_t v) { return std::to_string(v); }
 
+// A leased job's fields, in lease.lua's order.
+constexpr size_t kLeasedFields = 11;
+
+// lease.lua encode_leased: every field as <length>:<bytes>.
+Result<std::vector<std::string>> DecodeHandedFields(std::string_view encoded) {
+  std::vector<std::string> fields;
+  size_t pos = 0;
+  while (pos < encoded.size() && fields.size() < kLeasedFields) {
+    size_t colon = encoded.find(':', pos);
+    if (colon == std::string_view::npos || colon == pos || colon - pos > 10) break;
+    size_t length = 0;
+    bool digits = true;
+    for (size_t i = pos; i < colon; ++i) {
+      char c = encoded[i];
+      if (c < '0' || c > '9') digits = false;
+      length = length * 10 + static_cast<size_t>(c - '0');
+    }
+    if (!digits || length > encoded.size() - colon - 1) break;
+    fields.emplace_back(encoded.substr(colon + 1, length));
+    pos = colon + 1 + length;
+  }
+  if (fields.size() != kLeasedFields || pos != encoded.size()) {
+    return Status::Corruption("handed-off job: malformed entry of " +
+                              std::to_string(encoded.size()) + " bytes");
+  }
+  return fields;
+}
+
+LeasedJob LeasedFromFields(std::vector<std::string> f, std::string_view queue,
+                           int64_t leased_unix_ms) {
+  auto integer = [](const std::string& s) { return std::strtoll(s.c_str(), nullptr, 10); };
+  LeasedJob j;
+  j.id = std::move(f[0]);
+  j.queue = std::string(queue);
+  j.token = integer(f[1]);
+  j.attempts = static_cast<int>(integer(f[2]));
+  j.max_retries = static_cast<int>(integer(f[3]));
+  j.timeout_ms = integer(f[4]);
+  j.name = std::move(f[5]);
+  j.payload = std::move(f[6]);
+  auto p = ParsePriority(f[7]);
+  j.priority = p ? *p : Priority::kNormal;
+  j.created_unix_ms = integer(f[8]);
+  j.recoveries = static_cast<int>(integer(f[9]));
+  j.run_at_unix_ms = integer(f[10]);
+  j.leased_unix_ms = leased_unix_ms;
+  return j;
+}
+
 // Records the queue in the registry once per Broker; idempotent in Redis too.
 }  // namespace
 
@@ -110,7 +159,11 @@ Result<std::vector<EnqueueResult>> Broker::EnqueueWithIds(std::string_view queue
                                    keys_.Marker(queue),
                                    keys_.Timer(queue),
                                    keys_.JobPrefix(queue),
-                                   keys_.UniquePrefix(queue)};
+                                   keys_.UniquePrefix(queue),
+                                   keys_.Paused(queue),
+                                   keys_.Leases(queue),
+                                   keys_.IdleWorkers(queue),
+                                   keys_.InboxPrefix(queue)};
   std::vector<std::string> args;
   args.reserve(3 + specs.size() * 10);
   args.push_back(ToString(clock_.NowMs()));
@@ -149,14 +202,20 @@ Result<std::vector<LeasedJob>> Broker::Dequeue(const DequeueRequest& request) {
                                    keys_.Pending(q, Priority::kNormal),
                                    keys_.Pending(q, Priority::kLow),
                                    keys_.Leases(q),
-                                   keys_.JobPrefix(q)};
+                                   keys_.JobPrefix(q),
+                                   keys_.IdleWorkers(q),
+                                   keys_.InboxPrefix(q)};
   int64_t now = clock_.NowMs();
-  std::vector<std::string> args = {ToString(now), ToString(options_.lease_ms),
-                                   ToString(std::max(request.max_jobs, 1)),
-                                   ToString(options_.type_filter_scan)};
+  std::vector<std::string> args = {
+      ToString(now), ToString(options_.lease_ms),
+      ToString(request.leaving ? 0 : std::max(request.max_jobs, 1)),
+      ToString(options_.type_filter_scan)};
   std::string served;
   for (Priority p : request.priorities) served += PriorityName(p).front();
   args.push_back(served.empty() ? "hnl" : served);
+  args.push_back(request.handoff_worker);
+  args.emplace_back(request.leaving ? "2" : request.may_be_registered ? "1" : "0");
+  args.push_back(ToString(request.idle_registration.count()));
   args.insert(args.end(), request.job_types.begin(), request.job_types.end());
   auto reply = connection_.Eval(ScriptNamed("dequeue"), keys, args);
   if (!reply) return reply.status().WithContext("queue.Dequeue");
@@ -164,23 +223,19 @@ Result<std::vector<LeasedJob>> Broker::Dequeue(const DequeueRequest& request) {
   std::vector<LeasedJob> jobs;
   jobs.reserve(reply->elements.size());
   for (auto& e : reply->elements) {
-    if (!e.is_array() || e.elements.size() != 11) return BadShape("queue.Dequeue", *reply);
-    LeasedJob j;
-    j.id = std::move(e.elements[0].str);
-    j.queue = q;
-    j.token = IntOf(e.elements[1]);
-    j.attempts = static_cast<int>(IntOf(e.elements[2]));
-    j.max_retries = static_cast<int>(IntOf(e.elements[3]));
-    j.timeout_ms = IntOf(e.elements[4]);
-    j.name = std::move(e.elements[5].str);
-    j.payload = std::move(e.elements[6].str);
-    auto p = ParsePriority(e.elements[7].str);
-    j.priority = p ? *p : Priority::kNormal;
-    j.created_unix_ms = IntOf(e.elements[8]);
-    j.recoveries = static_cast<int>(IntOf(e.elements[9]));
-    j.run_at_unix_ms = IntOf(e.elements[10]);
-    j.leased_unix_ms = now;
-    jobs.push_back(std::move(j));
+    std::vector<std::string> fields;
+    if (e.is_string()) {  // handed to this worker's inbox by enqueue.lua
+      auto decoded = DecodeHandedFields(e.str);
+      if (!decoded) return decoded.status().WithContext("queue.Dequeue");
+      fields = std::move(*decoded);
+    } else if (e.is_array() && e.elements.size() == kLeasedFields) {
+      for (auto& f : e.elements) {
+        fields.push_back(f.is_integer() ? ToString(f.integer) : std::move(f.str));
+      }
+    } else {
+      return BadShape("queue.Dequeue", *reply);
+    }
+    jobs.push_back(LeasedFromFields(std::move(fields), q, now));
   }
   return jobs;
 }
@@ -501,6 +556,14 @@ Result<int64_t> Broker::PurgeDead(std::string_view queue, const std::vector<std:
 
 Result<bool> Broker::BlockOn(redis::Connection& blocking, std::vector<std::string> keys,
                              std::chrono::milliseconds timeout) {
+  auto popped = BlockPop(blocking, std::move(keys), timeout);
+  if (!popped) return popped.status();
+  return popped->has_value();
+}
+
+Result<std::optional<std::pair<std::string, std::string>>> Broker::BlockPop(
+    redis::Connection& blocking, std::vector<std::string> keys,
+    std::chrono::milliseconds timeout) {
   redis::Command cmd("BLPOP");
   for (const auto& k : keys) cmd.Arg(k);
   // BLPOP takes seconds as a decimal; never 0 (that would block forever).
@@ -509,16 +572,40 @@ Result<bool> Broker::BlockOn(redis::Connection& blocking, std::vector<std::strin
   auto reply = blocking.Blocking(cmd, timeout);
   if (!reply) return reply.status().WithContext("queue.Wait");
   if (reply->is_error()) return Status::Internal("queue.Wait: " + reply->str);
-  return !reply->is_nil();
+  if (reply->is_nil()) return std::optional<std::pair<std::string, std::string>>();
+  if (!reply->is_array() || reply->elements.size() != 2) return BadShape("queue.Wait", *reply);
+  return std::optional<std::pair<std::string, std::string>>(
+      std::pair(std::move(reply->elements[0].str), std::move(reply->elements[1].str)));
 }
 
 Result<bool> Broker::WaitForWork(redis::Connection& blocking,
                                  const std::vector<std::string>& queues,
                                  std::chrono::milliseconds timeout, const std::string& wake_key) {
+  return WaitForWork(blocking, queues, timeout, wake_key, {}, {}, nullptr);
+}
+
+Result<bool> Broker::WaitForWork(redis::Connection& blocking,
+                                 const std::vector<std::string>& queues,
+                                 std::chrono::milliseconds timeout, const std::string& wake_key,
+                                 const std::string& worker,
+                                 const std::vector<std::string>& inbox_queues,
+                                 std::optional<LeasedJob>* handed) {
   std::vector<std::string> keys;
   for (const auto& q : queues) keys.push_back(keys_.Marker(q));
+  for (const auto& q : inbox_queues) keys.push_back(keys_.Inbox(q, worker));
   if (!wake_key.empty()) keys.push_back(wake_key);
-  return BlockOn(blocking, std::move(keys), timeout);
+  auto popped = BlockPop(blocking, std::move(keys), timeout);
+  if (!popped) return popped.status();
+  if (!popped->has_value()) return false;
+  const auto& [key, value] = **popped;
+  for (const auto& q : inbox_queues) {
+    if (key != keys_.Inbox(q, worker)) continue;
+    auto fields = DecodeHandedFields(value);
+    if (!fields) return fields.status().WithContext("queue.Wait");
+    if (handed != nullptr) *handed = LeasedFromFields(std::move(*fields), q, clock_.NowMs());
+    break;
+  }
+  return true;
 }
 
 Result<bool> Broker::WaitForTimer(redis::Connection& blocking,

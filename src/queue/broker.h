@@ -25,8 +25,10 @@
 // thread.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <string_view>
@@ -67,11 +69,29 @@ struct EnqueueResult {
 };
 
 struct DequeueRequest {
+  DequeueRequest() = default;
+  DequeueRequest(std::string queue_name, int most, std::vector<std::string> types = {},
+                 std::vector<Priority> served = {})
+      : queue(std::move(queue_name)),
+        max_jobs(most),
+        job_types(std::move(types)),
+        priorities(std::move(served)) {}
+
   std::string queue;
   int max_jobs = 1;
   std::vector<std::string> job_types;  // empty: every type
   // Priorities served; empty means all three. Order among them is always strict.
   std::vector<Priority> priorities;
+  // Hand-off (enqueue.lua leases new jobs straight to idle workers): the worker's id, or
+  // empty for none. Only a worker that serves every type and priority registers: when this
+  // call leases nothing, it is registered idle for `idle_registration`.
+  std::string handoff_worker;
+  std::chrono::milliseconds idle_registration{3000};
+  // The previous call may have registered it: take the registration back and return the
+  // jobs its inbox holds (leased to it) before anything else.
+  bool may_be_registered = false;
+  // The worker stops: take back the registration and the inbox's jobs, lease nothing new.
+  bool leaving = false;
 };
 
 // A job under lease. `token` fences every later write about this run.
@@ -224,6 +244,15 @@ class Broker {
                                          const std::vector<std::string>& queues,
                                          std::chrono::milliseconds timeout,
                                          const std::string& wake_key = {});
+  // Same, and also on `worker`'s inboxes in `inbox_queues` (the queues where its last
+  // Dequeue registered it idle). A job handed over there is leased to this worker already:
+  // it is returned in `handed`, to be run (or released) like a dequeued one.
+  [[nodiscard]] Result<bool> WaitForWork(redis::Connection& blocking,
+                                         const std::vector<std::string>& queues,
+                                         std::chrono::milliseconds timeout,
+                                         const std::string& wake_key, const std::string& worker,
+                                         const std::vector<std::string>& inbox_queues,
+                                         std::optional<LeasedJob>* handed);
   // Same, on the schedulers' timer lists, plus `extra_key` when given (the cron schedules'
   // wake list, keys.h ScheduleWake()).
   [[nodiscard]] Result<bool> WaitForTimer(redis::Connection& blocking,
@@ -235,6 +264,10 @@ class Broker {
   [[nodiscard]] Status RegisterQueue(std::string_view queue);
   Result<bool> BlockOn(redis::Connection& blocking, std::vector<std::string> keys,
                        std::chrono::milliseconds timeout);
+  // BLPOP: the key popped from and the value, or nothing at the timeout.
+  Result<std::optional<std::pair<std::string, std::string>>> BlockPop(
+      redis::Connection& blocking, std::vector<std::string> keys,
+      std::chrono::milliseconds timeout);
   double Random01();
 
   redis::Connection& connection_;

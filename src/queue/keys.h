@@ -41,6 +41,14 @@ class Keys {
   std::string Job(std::string_view queue, std::string_view id) const;
   // Prefix of the above, handed to scripts as a KEYS entry so derived keys stay declared
   std::string JobPrefix(std::string_view queue) const { return Tagged(queue, "job:"); }
+  // <p>:{q}:idle                      ZSET "<lease ms> <worker id>" -> registration expiry (ms):
+  //                                   idle workers that take new jobs by hand-off
+  std::string IdleWorkers(std::string_view queue) const { return Tagged(queue, "idle"); }
+  // <p>:{q}:inbox:<worker id>         LIST of jobs leased to that idle worker by enqueue.lua
+  std::string Inbox(std::string_view queue, std::string_view worker) const {
+    return InboxPrefix(queue) + std::string(worker);
+  }
+  std::string InboxPrefix(std::string_view queue) const { return Tagged(queue, "inbox:"); }
   // <p>:{q}:unique:<key>              STRING job id, PX unique_ttl
   std::string UniquePrefix(std::string_view queue) const { return Tagged(queue, "unique:"); }
 

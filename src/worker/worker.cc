@@ -31,6 +31,7 @@
 #include <mutex>
 #include <optional>
 #include <random>
+#include <set>
 #include <thread>
 #include <unordered_map>
 
@@ -53,6 +54,9 @@ using std::chrono::milliseconds;
 // in the run queue behind `concurrency` others is held back from other workers for a few
 // milliseconds at most. Longer jobs are leased only for a free executor.
 constexpr double kShortJobSeconds = 0.001;
+
+// How long an idle fetcher blocks before it looks again (and renews its idle registrations).
+constexpr std::chrono::milliseconds kIdleWait{1000};
 
 enum class CancelReason : int { kNone = 0, kCancelled, kTimeout, kLeaseLost, kShutdown };
 
@@ -337,6 +341,13 @@ class Worker::Impl {
     auto connection = OpenConnection(s);
     auto blocking = OpenConnection(s);
     queue::Broker broker(*connection, s.broker_options);
+    // Hand-off: a worker that serves every type and priority is registered idle by a dequeue
+    // that finds nothing, and new jobs are then leased straight to its inbox by the enqueue
+    // (enqueue.lua): it starts them without a dequeue round trip. `registered` holds the
+    // queues where the last dequeue may have registered it.
+    const bool handoff = s.options.job_types.empty() && s.options.priorities.size() == 3;
+    std::set<std::string> registered;
+    const auto idle_registration = kIdleWait + milliseconds(2000);
     size_t next_queue = 0;
     while (true) {
       int free_slots;
@@ -345,7 +356,7 @@ class Worker::Impl {
         s.slots_cv.wait(lock, [&] {
           return s.stopping || static_cast<int>(s.active.size()) < s.Capacity();
         });
-        if (s.stopping) return;
+        if (s.stopping) break;
         free_slots = s.Capacity() - static_cast<int>(s.active.size());
       }
       bool got_any = false;
@@ -353,13 +364,26 @@ class Worker::Impl {
       const auto& queues = s.options.queues;
       for (size_t k = 0; k < queues.size() && free_slots > 0; ++k) {
         const std::string& q = queues[(next_queue + k) % queues.size()];
-        queue::DequeueRequest request{q, std::min(free_slots, s.options.fetch_batch),
-                                      s.options.job_types, s.options.priorities};
+        queue::DequeueRequest request;
+        request.queue = q;
+        request.max_jobs = std::min(free_slots, s.options.fetch_batch);
+        request.job_types = s.options.job_types;
+        request.priorities = s.options.priorities;
+        if (handoff) {
+          request.handoff_worker = s.worker_id;
+          request.idle_registration = idle_registration;
+          request.may_be_registered = registered.contains(q);
+        }
         auto leased = broker.Dequeue(request);
         if (!leased) {
           LogRateLimited(leased.status().ToString());
           failed = true;
           break;
+        }
+        if (handoff && leased->empty()) {
+          registered.insert(q);
+        } else {
+          registered.erase(q);
         }
         if (leased->empty()) continue;
         got_any = true;
@@ -374,10 +398,38 @@ class Worker::Impl {
         s.cv.wait_for(lock, milliseconds(200), [&] { return s.stopping; });
         continue;
       }
-      // Nothing anywhere: block until a marker token arrives. The bounded timeout only
-      // serves Stop() and the rare token consumed by a worker that could not use it.
-      auto woken = broker.WaitForWork(*blocking, queues, milliseconds(1000), s.WakeKey());
+      // Nothing anywhere: block until a marker token or a handed-off job arrives. The
+      // bounded timeout serves Stop(), the rare token consumed by a worker that could not use
+      // it, and renews the idle registrations (the next dequeue).
+      std::vector<std::string> inboxes(registered.begin(), registered.end());
+      std::optional<queue::LeasedJob> handed;
+      auto woken = broker.WaitForWork(*blocking, queues, kIdleWait, s.WakeKey(), s.worker_id,
+                                      inboxes, &handed);
       if (!woken) LogRateLimited(woken.status().ToString());
+      if (handed) {
+        std::vector<queue::LeasedJob> one;
+        one.push_back(std::move(*handed));
+        Dispatch(s, std::move(one));
+      }
+    }
+    // Leaving: take back the idle registrations, and hand back what reached the inboxes.
+    for (const std::string& q : registered) {
+      queue::DequeueRequest request;
+      request.queue = q;
+      request.priorities = s.options.priorities;
+      request.handoff_worker = s.worker_id;
+      request.leaving = true;
+      auto handed = broker.Dequeue(request);
+      if (!handed) {
+        // Redis unreachable: the registration expires, inbox jobs come back by lease expiry.
+        LogRateLimited(handed.status().ToString());
+        continue;
+      }
+      if (handed->empty()) continue;
+      std::vector<queue::LeaseRef> refs;
+      for (const auto& job : *handed) refs.push_back({job.id, job.token});
+      auto released = broker.Release(q, refs);
+      if (!released) LogRateLimited(released.status().ToString());
     }
   }
 

@@ -8,7 +8,12 @@
 -- KEYS[6] <p>:{q}:timer           list of wake-up tokens schedulers block on
 -- KEYS[7] <p>:{q}:job:            prefix of job hashes (declared so the slot is checked)
 -- KEYS[8] <p>:{q}:unique:         prefix of unique-key holders
--- Derived: KEYS[7]..id (job hash), KEYS[8]..unique_key; both carry {q}, so the same slot.
+-- KEYS[9] <p>:{q}:paused          exists while the queue is paused
+-- KEYS[10] <p>:{q}:leases         zset id -> lease deadline (unix ms)
+-- KEYS[11] <p>:{q}:idle           zset "<lease ms> <worker id>" -> registration expiry (ms)
+-- KEYS[12] <p>:{q}:inbox:         prefix of idle workers' inboxes
+-- Derived: KEYS[7]..id (job hash), KEYS[8]..unique_key, KEYS[12]..worker (inbox); all carry
+--          {q}, so the same slot.
 -- ARGV[1] now (unix ms, the caller's clock so tests can pin it)
 -- ARGV[2] n, the number of jobs
 -- ARGV[3] default unique ttl (ms), used when a job gives a unique key without a ttl
@@ -18,18 +23,29 @@
 -- Returns: {id_1, dup_1, id_2, dup_2, ...}: dup = 1 when id is an earlier job's (same unique
 --          key while it is held, or the same id sent again after a lost reply), else 0.
 -- Errors:  "BANANAS enqueue: ..." for a malformed argument, raised before any write.
+-- Hand-off: for each idle worker registered by dequeue.lua (unexpired), the oldest pending
+--          job of the highest priority is leased here, exactly as dequeue.lua would (lease.lua),
+--          and pushed to that worker's inbox, which it blocks on: it starts the job without a
+--          dequeue round trip. Not while the queue is paused. A registration serves one job.
 -- Guarantee: all or nothing. Every argument is checked before the first write, and the
 --          shebang (no allow-oom flag) makes Redis refuse the whole script when it is out of
 --          memory instead of failing half-way. Re-sending a batch with the same ids is
 --          idempotent, so a client may retry after a lost reply.
 -- Complexity: O(n); per job one EXISTS, one HSET and one LPUSH or ZADD (+ GET/SET with a
---          unique key); per batch at most one LLEN+LPUSH of markers and one timer check.
+--          unique key); per batch one ZRANGEBYSCORE of idle workers, at most one LLEN+LPUSH of
+--          markers and one timer check; per job handed off the lease's HMGET, HSET, ZADD, and
+--          an LPUSH and PEXPIRE of the inbox.
+-- #include lease.lua
 local pending = {high = KEYS[1], normal = KEYS[2], low = KEYS[3]}
 local scheduled = KEYS[4]
 local marker = KEYS[5]
 local timer = KEYS[6]
 local job_prefix = KEYS[7]
 local unique_prefix = KEYS[8]
+local paused = KEYS[9]
+local leases = KEYS[10]
+local idle = KEYS[11]
+local inbox_prefix = KEYS[12]
 
 local STRIDE = 10
 local now = tonumber(ARGV[1])
@@ -115,6 +131,37 @@ for i = 0, n - 1 do
     end
     out[#out + 1] = id
     out[#out + 1] = 0
+  end
+end
+
+-- Hand new work to idle workers, oldest job of the highest priority first (strict order:
+-- the same job a dequeue would take).
+if pushed > 0 then
+  local waiting = redis.call('ZRANGEBYSCORE', idle, now, '+inf', 'LIMIT', 0, pushed)
+  if #waiting > 0 and redis.call('EXISTS', paused) == 0 then
+    local order = {'high', 'normal', 'low'}
+    for _, registration in ipairs(waiting) do
+      local lease_ms, worker = string.match(registration, '^(%d+) (.+)$')
+      redis.call('ZREM', idle, registration)
+      if lease_ms then
+        local job = nil
+        for _, priority in ipairs(order) do
+          local id = redis.call('RPOP', pending[priority])
+          if id then
+            job = lease_job(job_prefix .. id, id, priority, now)
+            break
+          end
+        end
+        if job then
+          redis.call('ZADD', leases, now + tonumber(lease_ms), job[1])
+          local inbox = inbox_prefix .. worker
+          redis.call('LPUSH', inbox, encode_leased(job))
+          -- A crashed worker's inbox goes away; its jobs come back by lease expiry.
+          redis.call('PEXPIRE', inbox, tonumber(lease_ms))
+          pushed = pushed - 1
+        end
+      end
+    end
   end
 end
 

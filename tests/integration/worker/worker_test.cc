@@ -297,6 +297,27 @@ TEST_F(WorkerTest, PrefetchedJobsWaitWithoutUsingTheirTimeout) {
   EXPECT_EQ(counted.load(), 0);
 }
 
+// An idle worker is registered for hand-off (enqueue.lua leases new jobs to its inbox); the
+// registration is used by the next job and renewed, and taken back when the worker stops.
+TEST_F(WorkerTest, IdleWorkerTakesHandedJobsAndUnregistersOnStop) {
+  auto worker = StartWorker(Options());
+  auto registered = [&] { return Server().Cli({"ZCARD", "bananas:{default}:idle"}) == "1"; };
+  ASSERT_TRUE(WaitFor(registered));
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(WaitFor(registered));
+    EXPECT_EQ(WaitDone(Submit("echo", std::to_string(i))).result, std::to_string(i));
+  }
+  worker->Stop();
+  worker->Wait();
+  EXPECT_EQ(Server().Cli({"ZCARD", "bananas:{default}:idle"}), "0");
+  EXPECT_EQ(worker->stats().succeeded, 20);
+  // Nothing is handed to a stopped worker: the next job waits in pending for anyone.
+  std::string id = Submit("noop");
+  auto job = client_->Get(id);
+  ASSERT_OK(job);
+  EXPECT_EQ(job->state, JobState::kPending);
+}
+
 TEST_F(WorkerTest, WorkerRecordIsListed) {
   auto worker = StartWorker(Options());
   ASSERT_TRUE(WaitFor([&] {

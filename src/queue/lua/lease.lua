@@ -1,0 +1,32 @@
+-- lease.lua: not a script. embed_lua.cmake pastes it where dequeue.lua and enqueue.lua say
+-- "-- #include lease.lua", so that a job is leased the same way by a worker's dequeue and by
+-- an enqueue that hands it straight to an idle worker.
+--
+-- lease_job(job_key, id, priority, now): the job leased with a new fencing token (its
+-- `token` field + 1) and counted as a new attempt; nil when the hash is missing. Returns the
+-- fields a worker needs, in this order:
+--   {id, token, attempts, max_retries, timeout_ms, name, payload, priority, created,
+--    recoveries, run_at}
+-- The caller adds the id to the lease set (deadline) in the same script.
+local function lease_job(job_key, id, priority, now)
+  local f = redis.call('HMGET', job_key, 'name', 'payload', 'attempts', 'max_retries',
+                       'timeout_ms', 'created', 'recoveries', 'token', 'run_at')
+  if not f[1] then return nil end
+  local attempts = (tonumber(f[3]) or 0) + 1
+  local token = (tonumber(f[8]) or 0) + 1
+  redis.call('HSET', job_key, 'state', 'active', 'attempts', attempts, 'token', token,
+             'started', now, 'updated', now)
+  return {id, token, attempts, tonumber(f[4]) or 0, tonumber(f[5]) or 0, f[1], f[2], priority,
+          tonumber(f[6]) or 0, tonumber(f[7]) or 0, tonumber(f[9]) or 0}
+end
+
+-- A leased job as one string for an idle worker's inbox list: every field as
+-- <length>:<bytes>, in lease_job's order (broker.cc DecodeHandedJob reads it).
+local function encode_leased(job)
+  local parts = {}
+  for i = 1, #job do
+    local s = tostring(job[i])
+    parts[i] = #s .. ':' .. s
+  end
+  return table.concat(parts)
+end
