@@ -469,9 +469,10 @@ AdminResponse PprofHandlers::CpuProfile(const AdminRequest& request) {
   // time; it is born with SIGPROF blocked (the mask is inherited), so the profile does not
   // show its own preparation.
   //
-  // And answer in time whatever happens: by `answer_by` the symbolizing stops, and PCs not
-  // named by then keep their mapping's name ("[bananas]"), as pprof prints them itself. A
-  // profile with a few unnamed frames is worth more than one the client gave up on.
+  // And answer in time when symbolizing is slow: at `answer_by` the helper stops, between two
+  // PCs, and PCs not named by then keep their mapping's name ("[bananas]"), as pprof prints
+  // them itself. A profile with a few unnamed frames is worth more than one the client gave
+  // up on. (A single lookup that never returns would still hold the answer: DECISIONS.md.)
   const auto asked = std::chrono::steady_clock::now();
   const auto answer_by = asked + duration +
                          std::max<std::chrono::nanoseconds>(std::chrono::nanoseconds(duration) / 4,
