@@ -32,8 +32,8 @@
 --          memory instead of failing half-way. Re-sending a batch with the same ids is
 --          idempotent, so a client may retry after a lost reply.
 -- Complexity: O(n); per job one EXISTS, one HSET and one LPUSH or ZADD (+ GET/SET with a
---          unique key); per batch one ZRANGEBYSCORE of idle workers, at most one LLEN+LPUSH of
---          markers and one timer check; per job handed off the lease's HMGET, HSET, ZADD, and
+--          unique key); per batch one LLEN+LPUSH of markers (and a ZRANGEBYSCORE of idle
+--          workers when no token is stored) and at most one timer check; per job handed off the lease's HMGET, HSET, ZADD, and
 --          an LPUSH and PEXPIRE of the inbox.
 -- #include lease.lua
 local pending = {high = KEYS[1], normal = KEYS[2], low = KEYS[3]}
@@ -135,40 +135,43 @@ for i = 0, n - 1 do
 end
 
 -- Hand new work to idle workers, oldest job of the highest priority first (strict order:
--- the same job a dequeue would take).
+-- the same job a dequeue would take). Only when no wake-up token is stored: a stored token
+-- means no worker is waiting (a waiting one would have taken it), so the registrations are
+-- not even read while every worker is busy or none runs. Tokens stay the safe path: a
+-- registered worker that finds one dequeues as before.
 if pushed > 0 then
-  local waiting = redis.call('ZRANGEBYSCORE', idle, now, '+inf', 'LIMIT', 0, pushed)
-  if #waiting > 0 and redis.call('EXISTS', paused) == 0 then
-    local order = {'high', 'normal', 'low'}
-    for _, registration in ipairs(waiting) do
-      local lease_ms, worker = string.match(registration, '^(%d+) (.+)$')
-      redis.call('ZREM', idle, registration)
-      if lease_ms then
-        local job = nil
-        for _, priority in ipairs(order) do
-          local id = redis.call('RPOP', pending[priority])
-          if id then
-            job = lease_job(job_prefix .. id, id, priority, now)
-            break
+  local stored = redis.call('LLEN', marker)
+  if stored == 0 then
+    local waiting = redis.call('ZRANGEBYSCORE', idle, now, '+inf', 'LIMIT', 0, pushed)
+    if #waiting > 0 and redis.call('EXISTS', paused) == 0 then
+      local order = {'high', 'normal', 'low'}
+      for _, registration in ipairs(waiting) do
+        local lease_ms, worker = string.match(registration, '^(%d+) (.+)$')
+        redis.call('ZREM', idle, registration)
+        if lease_ms then
+          local job = nil
+          for _, priority in ipairs(order) do
+            local id = redis.call('RPOP', pending[priority])
+            if id then
+              job = lease_job(job_prefix .. id, id, priority, now)
+              break
+            end
           end
-        end
-        if job then
-          redis.call('ZADD', leases, now + tonumber(lease_ms), job[1])
-          local inbox = inbox_prefix .. worker
-          redis.call('LPUSH', inbox, encode_leased(job))
-          -- A crashed worker's inbox goes away; its jobs come back by lease expiry.
-          redis.call('PEXPIRE', inbox, tonumber(lease_ms))
-          pushed = pushed - 1
+          if job then
+            redis.call('ZADD', leases, now + tonumber(lease_ms), job[1])
+            local inbox = inbox_prefix .. worker
+            redis.call('LPUSH', inbox, encode_leased(job))
+            -- A crashed worker's inbox goes away; its jobs come back by lease expiry.
+            redis.call('PEXPIRE', inbox, tonumber(lease_ms))
+            pushed = pushed - 1
+          end
         end
       end
     end
   end
-end
-
--- Wake idle workers: one token per new job, at most 8 stored, so a burst wakes several
--- workers while tokens left when nobody waited stay bounded.
-if pushed > 0 then
-  local want = math.min(pushed, 8) - redis.call('LLEN', marker)
+  -- Wake idle workers: one token per job left, at most 8 stored, so a burst wakes several
+  -- workers while tokens left when nobody waited stay bounded.
+  local want = math.min(pushed, 8) - stored
   if want > 0 then
     local tokens = {}
     for k = 1, want do tokens[k] = '1' end

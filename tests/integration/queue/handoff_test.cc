@@ -103,11 +103,25 @@ TEST_F(Handoff, NothingIsHandedWhilePausedOrAfterTheRegistrationExpired) {
   ASSERT_OK(broker_->Resume("default"));
   EXPECT_TRUE(Fetch("w2", false).size() == 1u);  // w2 takes it the normal way
 
+  Cmd({"DEL", keys().Marker("default")});  // the paused job's token, left unused
   EXPECT_TRUE(Fetch("w3").empty());
   clock_.Advance(3001);  // w3 has not renewed: maybe it crashed
   std::string late = Submit();
   EXPECT_EQ(HGet(keys().Job("default", late), "state"), "pending");
   EXPECT_EQ(Cmd({"EXISTS", Inbox("w3")}).integer, 0);
+}
+
+// A stored token says no worker is waiting: the enqueue does not read the registrations,
+// and the registered worker, when it takes the token, dequeues the job itself.
+TEST_F(Handoff, AStoredTokenMeansTheOrdinaryPath) {
+  EXPECT_TRUE(Fetch("w1").empty());
+  Cmd({"LPUSH", keys().Marker("default"), "1"});
+  std::string id = Submit();
+  EXPECT_EQ(HGet(keys().Job("default", id), "state"), "pending");
+  EXPECT_EQ(List(keys().Marker("default")).size(), 1u);  // one token is enough for one job
+  auto jobs = Fetch("w1", true);
+  ASSERT_EQ(jobs.size(), 1u);
+  EXPECT_EQ(jobs[0].id, id);
 }
 
 TEST_F(Handoff, WorkersWithAFilterNeverRegister) {
