@@ -348,8 +348,40 @@ class Worker::Impl {
     const bool handoff = s.options.job_types.empty() && s.options.priorities.size() == 3;
     std::set<std::string> registered;
     const auto idle_registration = kIdleWait + milliseconds(2000);
+    // Takes back the idle registration in `q` and returns what its inbox holds (leased to
+    // this worker already). Empty on error, which is logged: the registration then expires.
+    auto take_back = [&](const std::string& q) {
+      queue::DequeueRequest request;
+      request.queue = q;
+      request.priorities = s.options.priorities;
+      request.handoff_worker = s.worker_id;
+      request.leaving = true;
+      auto handed = broker.Dequeue(request);
+      if (!handed) {
+        LogRateLimited(handed.status().ToString());
+        return std::vector<queue::LeasedJob>{};
+      }
+      return std::move(*handed);
+    };
     size_t next_queue = 0;
     while (true) {
+      if (!registered.empty()) {
+        // A worker with no free slot must not stay registered idle anywhere (it got busy by a
+        // hand-off, or a round filled its slots before reaching every queue): jobs handed to
+        // it would wait unseen. Take the registrations back; what was handed is ours to run.
+        bool full;
+        {
+          std::lock_guard<obs::ProfiledMutex> lock(s.mu);
+          full = static_cast<int>(s.active.size()) >= s.Capacity();
+        }
+        if (full) {
+          for (const std::string& q : registered) {
+            std::vector<queue::LeasedJob> handed = take_back(q);
+            if (!handed.empty()) Dispatch(s, std::move(handed));
+          }
+          registered.clear();
+        }
+      }
       int free_slots;
       {
         std::unique_lock<obs::ProfiledMutex> lock(s.mu);
@@ -412,22 +444,13 @@ class Worker::Impl {
         Dispatch(s, std::move(one));
       }
     }
-    // Leaving: take back the idle registrations, and hand back what reached the inboxes.
+    // Leaving: take back the idle registrations, and hand back what reached the inboxes. If
+    // Redis is unreachable, the registrations expire and inbox jobs come back by lease expiry.
     for (const std::string& q : registered) {
-      queue::DequeueRequest request;
-      request.queue = q;
-      request.priorities = s.options.priorities;
-      request.handoff_worker = s.worker_id;
-      request.leaving = true;
-      auto handed = broker.Dequeue(request);
-      if (!handed) {
-        // Redis unreachable: the registration expires, inbox jobs come back by lease expiry.
-        LogRateLimited(handed.status().ToString());
-        continue;
-      }
-      if (handed->empty()) continue;
+      std::vector<queue::LeasedJob> handed = take_back(q);
+      if (handed.empty()) continue;
       std::vector<queue::LeaseRef> refs;
-      for (const auto& job : *handed) refs.push_back({job.id, job.token});
+      for (const auto& job : handed) refs.push_back({job.id, job.token});
       auto released = broker.Release(q, refs);
       if (!released) LogRateLimited(released.status().ToString());
     }

@@ -318,6 +318,38 @@ TEST_F(WorkerTest, IdleWorkerTakesHandedJobsAndUnregistersOnStop) {
   EXPECT_EQ(job->state, JobState::kPending);
 }
 
+// A worker made busy by a hand-off in one queue takes back its idle registration in the
+// others: a job there must wait for a free worker, not sit in a busy one's inbox.
+TEST_F(WorkerTest, BusyWorkerIsNotHandedJobsOfItsOtherQueues) {
+  WorkerOptions o = Options();
+  o.queues = {"a", "b"};
+  o.concurrency = 1;
+  o.prefetch = 0;
+  auto worker = StartWorker(o);
+  auto idle_in = [&](const std::string& q) {
+    return Server().Cli({"ZCARD", "bananas:{" + q + "}:idle"}) == "1";
+  };
+  ASSERT_TRUE(WaitFor([&] { return idle_in("a") && idle_in("b"); }));
+  JobSpec long_job;
+  long_job.name = "sleep";
+  long_job.queue = "a";
+  long_job.payload = R"({"ms":1500})";
+  auto first = client_->Submit(long_job);
+  ASSERT_OK(first);
+  ASSERT_TRUE(WaitFor([&] { return worker->stats().active == 1; }));
+  ASSERT_TRUE(WaitFor([&] { return !idle_in("b"); }));
+  JobSpec other;
+  other.name = "noop";
+  other.queue = "b";
+  auto second = client_->Submit(other);
+  ASSERT_OK(second);
+  auto job = client_->Get(second->id);
+  ASSERT_OK(job);
+  EXPECT_EQ(job->state, JobState::kPending);
+  // It runs once the worker is free.
+  EXPECT_EQ(WaitDone(second->id).state, JobState::kCompleted);
+}
+
 TEST_F(WorkerTest, WorkerRecordIsListed) {
   auto worker = StartWorker(Options());
   ASSERT_TRUE(WaitFor([&] {
