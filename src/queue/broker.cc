@@ -41,11 +41,13 @@ std::string ToString(int64_t v) { return std::to_string(v); }
 // A leased job's fields, in lease.lua's order.
 constexpr size_t kLeasedFields = 11;
 
-// lease.lua encode_leased: every field as <length>:<bytes>.
-Result<std::vector<std::string>> DecodeHandedFields(std::string_view encoded) {
-  std::vector<std::string> fields;
+// lease.lua encode_leased (every field as <length>:<bytes>) back into the array reply a
+// dequeue gives for a job it leased itself.
+Result<Reply> DecodeHanded(std::string_view encoded) {
+  Reply fields;
+  fields.type = Reply::Type::kArray;
   size_t pos = 0;
-  while (pos < encoded.size() && fields.size() < kLeasedFields) {
+  while (pos < encoded.size() && fields.elements.size() < kLeasedFields) {
     size_t colon = encoded.find(':', pos);
     if (colon == std::string_view::npos || colon == pos || colon - pos > 10) break;
     size_t length = 0;
@@ -56,33 +58,35 @@ Result<std::vector<std::string>> DecodeHandedFields(std::string_view encoded) {
       length = length * 10 + static_cast<size_t>(c - '0');
     }
     if (!digits || length > encoded.size() - colon - 1) break;
-    fields.emplace_back(encoded.substr(colon + 1, length));
+    Reply& field = fields.elements.emplace_back();
+    field.type = Reply::Type::kString;
+    field.str = encoded.substr(colon + 1, length);
     pos = colon + 1 + length;
   }
-  if (fields.size() != kLeasedFields || pos != encoded.size()) {
+  if (fields.elements.size() != kLeasedFields || pos != encoded.size()) {
     return Status::Corruption("handed-off job: malformed entry of " +
                               std::to_string(encoded.size()) + " bytes");
   }
   return fields;
 }
 
-LeasedJob LeasedFromFields(std::vector<std::string> f, std::string_view queue,
-                           int64_t leased_unix_ms) {
-  auto integer = [](const std::string& s) { return std::strtoll(s.c_str(), nullptr, 10); };
+// REQUIRES: f.elements.size() == kLeasedFields (lease.lua lease_job's order).
+LeasedJob LeasedFromReply(Reply& f, std::string_view queue, int64_t leased_unix_ms) {
+  auto& e = f.elements;
   LeasedJob j;
-  j.id = std::move(f[0]);
+  j.id = std::move(e[0].str);
   j.queue = std::string(queue);
-  j.token = integer(f[1]);
-  j.attempts = static_cast<int>(integer(f[2]));
-  j.max_retries = static_cast<int>(integer(f[3]));
-  j.timeout_ms = integer(f[4]);
-  j.name = std::move(f[5]);
-  j.payload = std::move(f[6]);
-  auto p = ParsePriority(f[7]);
+  j.token = IntOf(e[1]);
+  j.attempts = static_cast<int>(IntOf(e[2]));
+  j.max_retries = static_cast<int>(IntOf(e[3]));
+  j.timeout_ms = IntOf(e[4]);
+  j.name = std::move(e[5].str);
+  j.payload = std::move(e[6].str);
+  auto p = ParsePriority(e[7].str);
   j.priority = p ? *p : Priority::kNormal;
-  j.created_unix_ms = integer(f[8]);
-  j.recoveries = static_cast<int>(integer(f[9]));
-  j.run_at_unix_ms = integer(f[10]);
+  j.created_unix_ms = IntOf(e[8]);
+  j.recoveries = static_cast<int>(IntOf(e[9]));
+  j.run_at_unix_ms = IntOf(e[10]);
   j.leased_unix_ms = leased_unix_ms;
   return j;
 }
@@ -223,19 +227,15 @@ Result<std::vector<LeasedJob>> Broker::Dequeue(const DequeueRequest& request) {
   std::vector<LeasedJob> jobs;
   jobs.reserve(reply->elements.size());
   for (auto& e : reply->elements) {
-    std::vector<std::string> fields;
     if (e.is_string()) {  // handed to this worker's inbox by enqueue.lua
-      auto decoded = DecodeHandedFields(e.str);
+      auto decoded = DecodeHanded(e.str);
       if (!decoded) return decoded.status().WithContext("queue.Dequeue");
-      fields = std::move(*decoded);
+      jobs.push_back(LeasedFromReply(*decoded, q, now));
     } else if (e.is_array() && e.elements.size() == kLeasedFields) {
-      for (auto& f : e.elements) {
-        fields.push_back(f.is_integer() ? ToString(f.integer) : std::move(f.str));
-      }
+      jobs.push_back(LeasedFromReply(e, q, now));
     } else {
       return BadShape("queue.Dequeue", *reply);
     }
-    jobs.push_back(LeasedFromFields(std::move(fields), q, now));
   }
   return jobs;
 }
@@ -600,9 +600,9 @@ Result<bool> Broker::WaitForWork(redis::Connection& blocking,
   const auto& [key, value] = **popped;
   for (const auto& q : inbox_queues) {
     if (key != keys_.Inbox(q, worker)) continue;
-    auto fields = DecodeHandedFields(value);
+    auto fields = DecodeHanded(value);
     if (!fields) return fields.status().WithContext("queue.Wait");
-    if (handed != nullptr) *handed = LeasedFromFields(std::move(*fields), q, clock_.NowMs());
+    if (handed != nullptr) *handed = LeasedFromReply(*fields, q, clock_.NowMs());
     break;
   }
   return true;
