@@ -220,6 +220,7 @@ Result<std::vector<LeasedJob>> Broker::Dequeue(const DequeueRequest& request) {
   args.push_back(request.handoff_worker);
   args.emplace_back(request.leaving ? "2" : request.may_be_registered ? "1" : "0");
   args.push_back(ToString(request.idle_registration.count()));
+  args.push_back(ToString(std::max(request.start_now, 0)));
   args.insert(args.end(), request.job_types.begin(), request.job_types.end());
   auto reply = connection_.Eval(ScriptNamed("dequeue"), keys, args);
   if (!reply) return reply.status().WithContext("queue.Dequeue");
@@ -249,6 +250,7 @@ Result<std::vector<LeaseState>> Broker::ExtendLeases(std::string_view queue,
     keys.push_back(keys_.Job(queue, l.id));
     args.push_back(l.id);
     args.push_back(ToString(l.token));
+    args.emplace_back(l.started ? "1" : "0");
   }
   auto reply = connection_.Eval(ScriptNamed("extend_lease"), keys, args);
   if (!reply) return reply.status().WithContext("queue.ExtendLeases");
@@ -325,7 +327,8 @@ Result<std::vector<bool>> Broker::Release(std::string_view queue,
   std::vector<std::string> keys = {keys_.Leases(queue), keys_.Pending(queue, Priority::kHigh),
                                    keys_.Pending(queue, Priority::kNormal),
                                    keys_.Pending(queue, Priority::kLow), keys_.Marker(queue)};
-  std::vector<std::string> args = {ToString(clock_.NowMs())};
+  std::vector<std::string> args = {ToString(clock_.NowMs()),
+                                   ToString(options_.result_ttl_failure_ms)};
   for (const auto& l : leases) {
     keys.push_back(keys_.Job(queue, l.id));
     args.push_back(l.id);

@@ -27,6 +27,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <random>
@@ -92,6 +93,10 @@ struct DequeueRequest {
   bool may_be_registered = false;
   // The worker stops: take back the registration and the inbox's jobs, lease nothing new.
   bool leaving = false;
+  // How many of the jobs leased (inbox jobs first) the worker starts at once: its free
+  // executors. The rest wait (prefetch) under a tentative lease: if the worker dies before
+  // it reports them started (ExtendLeases), they come back uncharged (dequeue.lua).
+  int start_now = std::numeric_limits<int>::max();
 };
 
 // A job under lease. `token` fences every later write about this run.
@@ -114,6 +119,8 @@ struct LeasedJob {
 struct LeaseRef {
   std::string id;
   int64_t token = 0;
+  // The holder has started the job (ExtendLeases): a tentative lease now counts as a run.
+  bool started = true;
 };
 
 enum class LeaseState { kLost = 0, kKept = 1, kCancelRequested = 2 };

@@ -58,6 +58,11 @@ constexpr double kShortJobSeconds = 0.001;
 // How long an idle fetcher blocks before it looks again (and renews its idle registrations).
 constexpr std::chrono::milliseconds kIdleWait{1000};
 
+// A job running longer than this is a long one: while one runs, nothing is prefetched, and
+// when every executor holds one, the jobs waiting in the run queue (prefetched, or handed to
+// this worker) go back to their queue for other workers: they could not start soon here.
+constexpr std::chrono::milliseconds kLongRun{20};
+
 enum class CancelReason : int { kNone = 0, kCancelled, kTimeout, kLeaseLost, kShutdown };
 
 const char* ReasonText(CancelReason r) {
@@ -89,6 +94,16 @@ struct Execution {
   // using up its timeout); until then the far future. Read by the heartbeat without mu.
   std::atomic<SteadyClock::rep> deadline_ticks{SteadyClock::time_point::max().time_since_epoch().count()};
   int64_t started_unix_ms = 0;     // guarded by Shared::mu; 0 until started
+  // Set by the executor when the handler starts and when it returns; read by the heartbeat
+  // (which reports starts to Redis: a tentative lease then counts as a run) without mu.
+  std::atomic<bool> started{false};
+  std::atomic<bool> ran{false};
+  std::atomic<SteadyClock::rep> run_start_ticks{0};
+  // The lease as this worker knows it: valid until (unix ms, moved by every renewal), or
+  // known lost (a heartbeat said so). An outcome is retried until written or the lease is
+  // known lost; only a stopping worker gives up at the end of the lease it knows.
+  std::atomic<int64_t> lease_valid_until_ms{0};
+  std::atomic<bool> lease_lost{false};
   std::atomic<int> reason{0};      // CancelReason; the first reason set wins
   std::atomic<bool> decided{false};  // whoever sets it first writes the outcome
   std::atomic<double> progress{0};
@@ -310,12 +325,20 @@ class Worker::Impl {
     // Moving average of handler run time (the last ~16 jobs). It starts high, so nothing is
     // prefetched until short jobs have been seen.
     double mean_run_seconds = 1.0;
+    // A job has been running longer than kLongRun (the heartbeat thread looks every
+    // kLongRun while jobs run): the average says nothing yet about the job that is slow now.
+    bool long_running = false;
 
     // How many jobs may be under lease here at once: `concurrency` running, plus `prefetch`
     // waiting in the run queue while jobs are short. REQUIRES: mu held.
     int Capacity() const {
-      bool short_jobs = mean_run_seconds < kShortJobSeconds;
+      bool short_jobs = mean_run_seconds < kShortJobSeconds && !long_running;
       return options.concurrency + (short_jobs ? options.prefetch : 0);
+    }
+    // Executors not busy and not spoken for by a job waiting in the run queue.
+    // REQUIRES: mu held.
+    int FreeExecutors() const {
+      return std::max(0, options.concurrency - static_cast<int>(active.size()));
     }
   };
 
@@ -375,14 +398,17 @@ class Worker::Impl {
           full = static_cast<int>(s.active.size()) >= s.Capacity();
         }
         if (full) {
+          // What was handed meanwhile would wait behind running jobs: back to the queue, for
+          // any worker (uncharged: it never ran).
           for (const std::string& q : registered) {
             std::vector<queue::LeasedJob> handed = take_back(q);
-            if (!handed.empty()) Dispatch(s, std::move(handed));
+            if (!handed.empty()) ReleaseUnstarted(s, broker, q, handed);
           }
           registered.clear();
         }
       }
       int free_slots;
+      int free_executors;
       {
         std::unique_lock<obs::ProfiledMutex> lock(s.mu);
         s.slots_cv.wait(lock, [&] {
@@ -390,6 +416,7 @@ class Worker::Impl {
         });
         if (s.stopping) break;
         free_slots = s.Capacity() - static_cast<int>(s.active.size());
+        free_executors = s.FreeExecutors();
       }
       bool got_any = false;
       bool failed = false;
@@ -401,6 +428,7 @@ class Worker::Impl {
         request.max_jobs = std::min(free_slots, s.options.fetch_batch);
         request.job_types = s.options.job_types;
         request.priorities = s.options.priorities;
+        request.start_now = free_executors;
         if (handoff) {
           request.handoff_worker = s.worker_id;
           request.idle_registration = idle_registration;
@@ -420,6 +448,7 @@ class Worker::Impl {
         if (leased->empty()) continue;
         got_any = true;
         free_slots -= static_cast<int>(leased->size());
+        free_executors = std::max(0, free_executors - static_cast<int>(leased->size()));
         Dispatch(s, std::move(*leased));
       }
       next_queue = (next_queue + 1) % std::max<size_t>(queues.size(), 1);
@@ -454,6 +483,23 @@ class Worker::Impl {
       auto released = broker.Release(q, refs);
       if (!released) LogRateLimited(released.status().ToString());
     }
+  }
+
+  // Hands jobs leased to this worker but never dispatched back to their queue (release.lua:
+  // the attempt is given back). If Redis is unreachable their leases expire instead.
+  static void ReleaseUnstarted(Shared& s, queue::Broker& broker, const std::string& q,
+                               const std::vector<queue::LeasedJob>& jobs) {
+    std::vector<queue::LeaseRef> refs;
+    for (const auto& job : jobs) refs.push_back({job.id, job.token});
+    auto released = broker.Release(q, refs);
+    if (!released) {
+      LogRateLimited(released.status().ToString());
+      return;
+    }
+    int64_t n = 0;
+    for (bool b : *released) n += b ? 1 : 0;
+    std::lock_guard<obs::ProfiledMutex> lock(s.mu);
+    s.stats.handed_back += n;
   }
 
   // The worker's gauges, read at scrape time. `worker` labels them: one process may run
@@ -491,6 +537,8 @@ class Worker::Impl {
       auto e = std::make_shared<Execution>();
       e->series = series[i];
       e->job = std::move(job);
+      e->lease_valid_until_ms.store(e->job.leased_unix_ms + s.broker_options.lease_ms,
+                                    std::memory_order_relaxed);
       s.active.emplace(e->job.id, e);
       s.run_queue.push_back(std::move(e));
     }
@@ -516,11 +564,15 @@ class Worker::Impl {
       // The timeout counts from here, not from the lease: a prefetched job may have waited.
       milliseconds timeout =
           e->job.timeout_ms > 0 ? milliseconds(e->job.timeout_ms) : s->options.job_timeout;
-      e->set_deadline(SteadyClock::now() + timeout);
+      auto start = SteadyClock::now();
+      e->set_deadline(start + timeout);
+      e->run_start_ticks.store(start.time_since_epoch().count(), std::memory_order_relaxed);
+      e->started.store(true, std::memory_order_relaxed);
       e->started_unix_ms = NowUnixMs();
       ++s->stats.started;
       lock.unlock();
       Outcome outcome = Run(*s, e);
+      e->ran.store(true, std::memory_order_relaxed);
       if (!e->Decide()) {
         // The heartbeat (timeout: a replacement thread was started) or the shutdown already
         // wrote this job's outcome; this thread is done. Its run time still counts: a job
@@ -607,6 +659,7 @@ class Worker::Impl {
     queue::Broker broker(*connection, s.broker_options);
     std::deque<Outcome> pending;
     while (true) {
+      bool stopping;
       {
         std::unique_lock<obs::ProfiledMutex> lock(s.mu);
         if (pending.empty()) {
@@ -619,6 +672,7 @@ class Worker::Impl {
           pending.push_back(std::move(s.outcomes.front()));
           s.outcomes.pop_front();
         }
+        stopping = s.stopping;
       }
       std::map<std::string, std::vector<Outcome*>> acks;
       std::vector<Outcome*> fails;
@@ -641,7 +695,7 @@ class Worker::Impl {
         auto r = broker.Ack(q, completions);
         if (!r) {
           LogRateLimited(r.status().ToString());
-          for (Outcome* o : batch) KeepOrDrop(s, std::move(*o), retry_later, done, lost);
+          for (Outcome* o : batch) KeepOrDrop(stopping, std::move(*o), retry_later, done, lost);
           continue;
         }
         for (size_t i = 0; i < batch.size(); ++i) {
@@ -657,7 +711,7 @@ class Worker::Impl {
         auto r = broker.Fail(job.queue, f);
         if (!r) {
           LogRateLimited(r.status().ToString());
-          KeepOrDrop(s, std::move(*o), retry_later, done, lost);
+          KeepOrDrop(stopping, std::move(*o), retry_later, done, lost);
           continue;
         }
         r->kind == queue::FailOutcome::Kind::kLeaseLost ? ++lost : ++failed;
@@ -708,13 +762,21 @@ class Worker::Impl {
     }
   }
 
-  static void KeepOrDrop(const Shared& s, Outcome&& o, std::deque<Outcome>& retry_later,
+  // An outcome that could not be written (Redis unreachable, or an error worth a retry) is
+  // kept while the lease is ours: the heartbeat keeps renewing the lease of a job whose
+  // outcome is pending, so a long job that ends during a short outage is still completed
+  // once. Dropped when the heartbeat learns the lease was lost (the recovery sweep owns the
+  // job), or, when the worker stops, once the lease it last renewed has run out. A write
+  // retried after the lease was recovered changes nothing: the token fences it.
+  static void KeepOrDrop(bool stopping, Outcome&& o, std::deque<Outcome>& retry_later,
                          std::vector<std::shared_ptr<Execution>>& done, int64_t& lost) {
-    int64_t lease_end = o.execution->job.leased_unix_ms + s.broker_options.lease_ms;
-    if (NowUnixMs() < lease_end) {
+    const Execution& e = *o.execution;
+    bool gone = e.lease_lost.load() ||
+                (stopping && NowUnixMs() >= e.lease_valid_until_ms.load());
+    if (!gone) {
       retry_later.push_back(std::move(o));
     } else {
-      ++lost;  // the recovery sweep owns it now
+      ++lost;
       done.push_back(o.execution);
     }
   }
@@ -729,16 +791,23 @@ class Worker::Impl {
     auto next_beat = SteadyClock::now();
     while (true) {
       std::vector<std::shared_ptr<Execution>> snapshot;
+      std::vector<std::shared_ptr<Execution>> waiting;  // to hand back: cannot start soon
       {
         std::unique_lock<obs::ProfiledMutex> lock(s.mu);
         auto wake = next_beat;
+        bool running = false;
         for (const auto& [id, e] : s.active) {
           if (!e->decided && e->deadline() < wake) wake = e->deadline();
+          running = running || (e->started && !e->ran);
         }
+        // While jobs run, look every kLongRun for long ones (LookForLongRuns).
+        if (running) wake = std::min(wake, SteadyClock::now() + kLongRun);
         s.cv.wait_until(lock, wake, [&] { return s.finished; });
         if (s.finished) break;
         for (const auto& [id, e] : s.active) snapshot.push_back(e);
+        waiting = LookForLongRuns(s);
       }
+      if (!waiting.empty()) HandBackWaiting(s, broker, waiting);
       auto now = SteadyClock::now();
       for (const auto& e : snapshot) {
         if (now >= e->deadline() && !e->decided) TimeOut(sp, e);
@@ -752,6 +821,50 @@ class Worker::Impl {
     auto removed = connection->Run(
         redis::Command("ZREM").Arg(s.options.prefix + ":workers").Arg(s.worker_id));
     if (!removed) LogRateLimited(removed.status().ToString());
+  }
+
+  // Notes whether a job has been running longer than kLongRun (no prefetch while one does),
+  // and when every executor holds such a job, takes the run queue's jobs out to be handed
+  // back: they could not start here soon, and another worker may be idle. Without this a
+  // worker that prefetched while jobs were short would keep long jobs waiting behind each
+  // other. REQUIRES: mu held.
+  static std::vector<std::shared_ptr<Execution>> LookForLongRuns(Shared& s) {
+    auto now = SteadyClock::now();
+    int long_runs = 0;
+    for (const auto& [id, e] : s.active) {
+      if (!e->started || e->ran || e->decided) continue;
+      auto start = SteadyClock::time_point(SteadyClock::duration(e->run_start_ticks.load()));
+      if (now - start >= kLongRun) ++long_runs;
+    }
+    s.long_running = long_runs > 0;
+    std::vector<std::shared_ptr<Execution>> waiting;
+    if (long_runs < s.options.concurrency || s.run_queue.empty()) return waiting;
+    for (auto& e : s.run_queue) {
+      if (e->Decide()) waiting.push_back(e);
+    }
+    s.run_queue.clear();
+    return waiting;
+  }
+
+  // Hands back jobs taken out of the run queue (never started): release.lua gives back the
+  // attempt. If Redis is unreachable their leases expire and the recovery sweep returns them.
+  static void HandBackWaiting(Shared& s, queue::Broker& broker,
+                              const std::vector<std::shared_ptr<Execution>>& waiting) {
+    std::map<std::string, std::vector<queue::LeaseRef>> by_queue;
+    for (const auto& e : waiting) by_queue[e->job.queue].push_back({e->job.id, e->job.token});
+    int64_t handed = 0;
+    for (auto& [q, refs] : by_queue) {
+      auto r = broker.Release(q, refs);
+      if (!r) {
+        LogRateLimited(r.status().ToString());
+        continue;
+      }
+      for (bool b : *r) handed += b ? 1 : 0;
+    }
+    std::lock_guard<obs::ProfiledMutex> lock(s.mu);
+    s.stats.handed_back += handed;
+    for (const auto& e : waiting) s.active.erase(e->job.id);
+    s.slots_cv.notify_all();
   }
 
   static std::string TimeoutMessage(const Shared& s, const Execution& e) {
@@ -781,23 +894,30 @@ class Worker::Impl {
 
   static void Beat(Shared& s, queue::Broker& broker, redis::Connection& connection,
                    const std::vector<std::shared_ptr<Execution>>& snapshot) {
+    // Every lease held, including jobs whose outcome is decided but not yet written: the
+    // lease must outlive a write retried through a Redis outage (KeepOrDrop).
     std::map<std::string, std::vector<std::shared_ptr<Execution>>> by_queue;
     for (const auto& e : snapshot) {
-      if (!e->decided) by_queue[e->job.queue].push_back(e);
+      if (!e->lease_lost) by_queue[e->job.queue].push_back(e);
     }
     for (auto& [q, executions] : by_queue) {
       std::vector<queue::LeaseRef> refs;
-      for (const auto& e : executions) refs.push_back({e->job.id, e->job.token});
+      for (const auto& e : executions) refs.push_back({e->job.id, e->job.token, e->started});
+      int64_t renewed_at = NowUnixMs();
       auto r = broker.ExtendLeases(q, refs);
       if (!r) {
         LogRateLimited(r.status().ToString());
         continue;
       }
       for (size_t i = 0; i < executions.size(); ++i) {
-        if ((*r)[i] == queue::LeaseState::kLost) executions[i]->Cancel(CancelReason::kLeaseLost);
-        if ((*r)[i] == queue::LeaseState::kCancelRequested) {
-          executions[i]->Cancel(CancelReason::kCancelled);
+        Execution& e = *executions[i];
+        if ((*r)[i] == queue::LeaseState::kLost) {
+          e.lease_lost = true;
+          e.Cancel(CancelReason::kLeaseLost);
+          continue;
         }
+        e.lease_valid_until_ms = renewed_at + s.broker_options.lease_ms;
+        if ((*r)[i] == queue::LeaseState::kCancelRequested) e.Cancel(CancelReason::kCancelled);
       }
     }
     WriteRecord(s, connection, snapshot.size());

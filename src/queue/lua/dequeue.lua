@@ -18,7 +18,10 @@
 --         the inbox first; '2' the same for a worker that is leaving (N = 0): never registers
 -- ARGV[8] how long an idle registration lasts (ms): a little over the worker's BLPOP timeout,
 --         so a crashed worker's registration soon stops receiving jobs
--- ARGV[9..] job types this worker serves; none means every type
+-- ARGV[9] how many of the jobs leased here the worker starts at once (its free executors);
+--         the rest wait in its run queue (prefetch) and are leased tentatively (lease.lua):
+--         not charged if the worker dies before it starts them
+-- ARGV[10..] job types this worker serves; none means every type
 -- Returns: {} if paused (inbox jobs aside) or nothing matches, else one entry per job: an
 --          inbox job as the string enqueue.lua stored (lease.lua encode_leased), a job leased
 --          here as an array {id, token, attempts, max_retries, timeout_ms, name, payload,
@@ -66,14 +69,16 @@ if redis.call('EXISTS', paused) == 1 then return jobs end
 
 local served = ARGV[5]
 local filter = nil
-if #ARGV >= 9 then
+if #ARGV >= 10 then
   filter = {}
-  for i = 9, #ARGV do filter[ARGV[i]] = true end
+  for i = 10, #ARGV do filter[ARGV[i]] = true end
 end
+-- Jobs from the inbox take the first executors.
+local start_now = (tonumber(ARGV[9]) or max_jobs) - #jobs
 
 local leased = {}  -- deadline, id, deadline, id, ...: one ZADD for the whole batch
 local function lease(id, priority)
-  local job = lease_job(job_prefix .. id, id, priority, now)
+  local job = lease_job(job_prefix .. id, id, priority, now, #leased / 2 >= start_now)
   if not job then return end
   leased[#leased + 1] = deadline
   leased[#leased + 1] = id

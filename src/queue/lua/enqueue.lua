@@ -27,6 +27,8 @@
 --          job of the highest priority is leased here, exactly as dequeue.lua would (lease.lua),
 --          and pushed to that worker's inbox, which it blocks on: it starts the job without a
 --          dequeue round trip. Not while the queue is paused. A registration serves one job.
+--          The lease is tentative (lease.lua): the worker may be frozen or gone, so the job
+--          is not charged for this lease unless the worker's heartbeat says it started.
 -- Guarantee: all or nothing. Every argument is checked before the first write, and the
 --          shebang (no allow-oom flag) makes Redis refuse the whole script when it is out of
 --          memory instead of failing half-way. Re-sending a batch with the same ids is
@@ -153,7 +155,7 @@ if pushed > 0 then
           for _, priority in ipairs(order) do
             local id = redis.call('RPOP', pending[priority])
             if id then
-              job = lease_job(job_prefix .. id, id, priority, now)
+              job = lease_job(job_prefix .. id, id, priority, now, true)
               break
             end
           end

@@ -10,7 +10,11 @@
 -- ARGV[4] how many entries of error history to keep
 -- Returns: {recovered, dead}
 -- Guarantee: each expired lease is recovered exactly once, however many recoverers run: the
---          lease leaves the zset in the same atomic step that requeues the job. The job's
+--          lease leaves the zset in the same atomic step that requeues the job. A job whose
+--          lease is still marked `unstarted` (tentative, lease.lua: handed to an idle worker
+--          or prefetched, and its holder never reported it started) goes back to pending
+--          uncharged: its attempt is given back, the recovery is not counted against
+--          max_recoveries, and `lost` is set so that its next lease is charged. The job's
 --          token is unchanged but its state is no longer active, so the old holder's ack,
 --          fail or heartbeat is refused; the next lease gets a new token. A job that has used
 --          its last attempt, or keeps killing workers, goes to the DLQ with the reason.
@@ -29,8 +33,15 @@ for _, id in ipairs(ids) do
   redis.call('ZREM', leases, id)
   local job = job_prefix .. id
   local f = redis.call('HMGET', job, 'state', 'priority', 'attempts', 'max_retries',
-                       'recoveries', 'errors', 'notify')
-  if f[1] == 'active' and pending[f[2]] then
+                       'recoveries', 'errors', 'notify', 'token', 'unstarted')
+  if f[1] == 'active' and pending[f[2]] and f[9] and f[9] == f[8] then
+    -- Never started: not a run, not a poison pill. Back to the tail (it runs next).
+    redis.call('HSET', job, 'state', 'pending', 'attempts', math.max((tonumber(f[3]) or 1) - 1, 0),
+               'lost', 1, 'updated', now)
+    redis.call('HDEL', job, 'unstarted')
+    redis.call('RPUSH', pending[f[2]], id)
+    recovered = recovered + 1
+  elseif f[1] == 'active' and pending[f[2]] then
     local attempts = tonumber(f[3]) or 0
     local recoveries = (tonumber(f[5]) or 0) + 1
     local message = 'lease expired: worker lost during attempt ' .. attempts

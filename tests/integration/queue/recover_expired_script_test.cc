@@ -126,5 +126,114 @@ TEST_F(RecoverExpiredScript, BoundedByLimit) {
   EXPECT_EQ(ZMembers(keys().Leases("default")).size(), 6u);
 }
 
+// Issue 13, item 1: a job leased tentatively (prefetched beyond the worker's free executors,
+// or handed to an idle worker's inbox) whose worker dies before reporting it started is not
+// charged: no attempt, no recovery, no DLQ even with max_retries 0.
+TEST_F(RecoverExpiredScript, UnstartedTentativeLeaseIsNotCharged) {
+  std::string id = Submit("once", Priority::kNormal, "default", 0);
+  queue::DequeueRequest request("default", 1);
+  request.start_now = 0;  // it would wait in the run queue
+  auto leased = broker_->Dequeue(request);
+  ASSERT_OK(leased);
+  ASSERT_EQ(leased->size(), 1u);
+  EXPECT_EQ((*leased)[0].attempts, 1);  // an attempt while it is held
+  clock_.Advance(options_.lease_ms + 1);
+  auto r = broker_->RecoverExpired("default");
+  ASSERT_OK(r);
+  EXPECT_EQ(r->recovered, 1);
+  EXPECT_EQ(r->dead, 0);
+  auto job = broker_->GetJob(id);
+  ASSERT_OK(job);
+  EXPECT_EQ(job->state, JobState::kPending);
+  EXPECT_EQ(job->attempts, 0);
+  EXPECT_EQ(job->recoveries, 0);
+  // It runs next, as its first attempt.
+  auto again = LeaseOne();
+  EXPECT_EQ(again.id, id);
+  EXPECT_EQ(again.attempts, 1);
+}
+
+// A tentative lease whose holder reported the start counts like any other run.
+TEST_F(RecoverExpiredScript, TentativeLeaseReportedStartedIsCharged) {
+  std::string id = Submit("once", Priority::kNormal, "default", 0);
+  queue::DequeueRequest request("default", 1);
+  request.start_now = 0;
+  auto leased = broker_->Dequeue(request);
+  ASSERT_OK(leased);
+  ASSERT_EQ(leased->size(), 1u);
+  auto kept = broker_->ExtendLeases("default", {{id, (*leased)[0].token, /*started=*/true}});
+  ASSERT_OK(kept);
+  clock_.Advance(options_.lease_ms + 1);
+  auto r = broker_->RecoverExpired("default");
+  ASSERT_OK(r);
+  EXPECT_EQ(r->dead, 1);  // its one run was lost with the worker
+  auto job = broker_->GetJob(id);
+  ASSERT_OK(job);
+  EXPECT_EQ(job->state, JobState::kFailed);
+  EXPECT_EQ(job->attempts, 1);
+}
+
+// Heartbeats of a job still waiting keep it tentative.
+TEST_F(RecoverExpiredScript, TentativeLeaseRenewedWhileWaitingStaysUncharged) {
+  std::string id = Submit("once", Priority::kNormal, "default", 0);
+  queue::DequeueRequest request("default", 1);
+  request.start_now = 0;
+  auto leased = broker_->Dequeue(request);
+  ASSERT_OK(leased);
+  ASSERT_OK(broker_->ExtendLeases("default", {{id, (*leased)[0].token, /*started=*/false}}));
+  clock_.Advance(options_.lease_ms + 1);
+  auto r = broker_->RecoverExpired("default");
+  ASSERT_OK(r);
+  EXPECT_EQ(r->dead, 0);
+  auto job = broker_->GetJob(id);
+  ASSERT_OK(job);
+  EXPECT_EQ(job->attempts, 0);
+}
+
+// A job that kills its worker before the start is reported gets one uncharged loss; from
+// then on every lease of it is charged, so a poison pill still reaches the DLQ.
+TEST_F(RecoverExpiredScript, OnlyOneUnchargedLossPerJob) {
+  options_.max_recoveries = 1;
+  ResetBroker();
+  std::string id = Submit("crashy", Priority::kNormal, "default", 100);
+  int died = 0;
+  for (int i = 0; i < 4 && died == 0; ++i) {
+    queue::DequeueRequest request("default", 1);
+    request.start_now = 0;
+    auto leased = broker_->Dequeue(request);
+    ASSERT_OK(leased);
+    ASSERT_EQ(leased->size(), 1u);
+    clock_.Advance(options_.lease_ms + 1);
+    auto r = broker_->RecoverExpired("default");
+    ASSERT_OK(r);
+    died += r->dead;
+  }
+  EXPECT_EQ(died, 1);
+  auto job = broker_->GetJob(id);
+  ASSERT_OK(job);
+  EXPECT_EQ(job->state, JobState::kFailed);
+  EXPECT_EQ(job->recoveries, 2);  // one uncharged loss, then two charged: over max 1
+  EXPECT_EQ(job->attempts, 2);
+}
+
+// A job whose cancellation was asked while it was leased ends cancelled when its worker
+// hands it back (shutdown, or a prefetched job given up): handing it back would run it.
+TEST_F(RecoverExpiredScript, HandedBackJobWithCancelRequestEndsCancelled) {
+  std::string id = Submit();
+  auto job = LeaseOne();
+  auto c = broker_->Cancel(id);
+  ASSERT_OK(c);
+  EXPECT_EQ(*c, queue::CancelOutcome::kRequested);
+  auto released = broker_->Release("default", {{id, job.token}});
+  ASSERT_OK(released);
+  EXPECT_EQ(*released, std::vector<bool>{true});
+  auto after = broker_->GetJob(id);
+  ASSERT_OK(after);
+  EXPECT_EQ(after->state, JobState::kCancelled);
+  auto next = broker_->Dequeue({"default", 10, {}, {}});
+  ASSERT_OK(next);
+  EXPECT_TRUE(next->empty());
+}
+
 }  // namespace
 }  // namespace bananas::testing
