@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "redis/errors.h"
+
 namespace bananas::scheduler {
 namespace {
 
@@ -102,8 +104,9 @@ Result<bool> CronRunner::Fire(const queue::ScheduleStore::DueEntry& due) {
   if (run) {
     auto enqueued = broker_.Enqueue(queue::ScheduleStore::OccurrenceJob(schedule->spec, occurrence));
     if (!enqueued) {
-      // Redis trouble: leave next_run as it is, so that the next round tries O again.
-      if (enqueued.status().IsUnavailable()) return enqueued.status();
+      // Redis down, not ready, or full (redis/errors.h): O was not enqueued. Leave next_run
+      // as it is, so that the next round tries O again.
+      if (redis::IsRetryable(enqueued.status())) return enqueued.status();
       run = false;
       fired.error = "enqueue: " + enqueued.status().message();
     } else {

@@ -24,6 +24,7 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <ostream>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -41,13 +42,17 @@ struct RedisErrorReply {
 };
 inline constexpr RedisErrorReply kRedisErrorReplies[] = {
     {"LOADING", "LOADING Redis is loading the dataset in memory"},
-    {"BUSY", "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."},
+    {"BUSY",
+     "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."},
     {"OOM", "OOM command not allowed when used memory > 'maxmemory'."},
     {"READONLY", "READONLY You can't write against a read only replica."},
-    {"MASTERDOWN", "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."},
+    {"MASTERDOWN",
+     "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."},
     {"TRYAGAIN", "TRYAGAIN Multiple keys request during rehashing of slot"},
     {"CLUSTERDOWN", "CLUSTERDOWN The cluster is down"},
 };
+// For GoogleTest's names of parameterized cases.
+inline void PrintTo(const RedisErrorReply& error, std::ostream* out) { *out << error.name; }
 
 class FaultProxy {
  public:
