@@ -250,8 +250,8 @@ Result<int64_t> ScheduleStore::EarliestDue() {
 }
 
 Result<ScheduleStore::Claim> ScheduleStore::ClaimOccurrence(std::string_view id,
-                                                           int64_t occurrence_unix_ms,
-                                                           bool claim) {
+                                                            int64_t occurrence_unix_ms,
+                                                            bool claim) {
   auto reply = connection_.Eval(ScriptNamed("schedule_claim"), {keys_.Schedule(id)},
                                 {std::to_string(occurrence_unix_ms), claim ? "1" : "0"});
   if (!reply) return reply.status().WithContext("queue.ClaimOccurrence");

@@ -106,10 +106,18 @@ int64_t ReplyLength(std::string_view data) {
     --left;
     int64_t n = 0;
     switch (type) {
-      case '+': case '-': case ':': case '_': case ',': case '#': case '(':
+      case '+':
+      case '-':
+      case ':':
+      case '_':
+      case ',':
+      case '#':
+      case '(':
         pos = next;
         break;
-      case '$': case '=': case '!':  // bulk, verbatim, blob error
+      case '$':
+      case '=':
+      case '!':  // bulk, verbatim, blob error
         if (!ParseInt(line, n)) return -1;
         if (n < 0) {
           pos = next;
@@ -118,12 +126,15 @@ int64_t ReplyLength(std::string_view data) {
           pos = next + static_cast<size_t>(n) + 2;
         }
         break;
-      case '*': case '~': case '>':  // array, set, push
+      case '*':
+      case '~':
+      case '>':  // array, set, push
         if (!ParseInt(line, n)) return -1;
         if (n > 0) left += n;
         pos = next;
         break;
-      case '%': case '|':  // map, attribute: key and value per entry
+      case '%':
+      case '|':  // map, attribute: key and value per entry
         if (!ParseInt(line, n)) return -1;
         if (n > 0) left += 2 * n;
         pos = next;
@@ -147,7 +158,7 @@ std::string Upper(std::string_view text) {
 struct FaultProxy::Pair {
   int client = -1;
   int upstream = -1;
-  std::string client_in;    // request bytes not yet framed
+  std::string client_in;  // request bytes not yet framed
   struct Held {
     SteadyClock::time_point release;
     std::string bytes;
@@ -155,7 +166,7 @@ struct FaultProxy::Pair {
     std::string error;
     bool expects_reply = true;
   };
-  std::deque<Held> held;    // framed commands waiting for their release time, in order
+  std::deque<Held> held;  // framed commands waiting for their release time, in order
   std::string upstream_out;
   std::string upstream_in;  // reply bytes not yet framed
   // One entry per released command still owed a reply, in order: nullopt for Redis's own

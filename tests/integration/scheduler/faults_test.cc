@@ -278,8 +278,12 @@ TEST_P(SchedulerFaultTest, SchedulerRidesOutTheErrorAndLosesNothing) {
     EXPECT_EQ(count, 1) << "occurrence " << occurrence << " enqueued " << count << " times";
     expected = occurrence + 1000;
   }
-  EXPECT_EQ(expected, state->next_run_unix_ms);
-  EXPECT_EQ(state->run_count, static_cast<int64_t>(occurrences.size()));
+  // The stop may fall between an occurrence's enqueue and its record: then that last one is
+  // enqueued and still due (the next start records it without enqueueing it again).
+  const bool last_unrecorded = expected == state->next_run_unix_ms + 1000;
+  EXPECT_TRUE(expected == state->next_run_unix_ms || last_unrecorded)
+      << "next_run " << state->next_run_unix_ms << ", last occurrence enqueued " << expected - 1000;
+  EXPECT_EQ(state->run_count, static_cast<int64_t>(occurrences.size()) - (last_unrecorded ? 1 : 0));
 
   // Said clearly, as a retryable condition, and not once per retry.
   EXPECT_GT((*scheduler)->stats().errors, 0);
