@@ -32,6 +32,7 @@ class [[nodiscard]] Status {
     kCorruption = 8,          // data in Redis that does not decode
     kInternal = 9,            // a broken invariant, e.g. a script reply of the wrong shape
     kDeadlineExceeded = 10,
+    kResourceExhausted = 11,  // Redis is full (OOM: maxmemory reached); retryable once space frees
   };
 
   Status() noexcept = default;
@@ -56,6 +57,9 @@ class [[nodiscard]] Status {
   static Status DeadlineExceeded(std::string_view msg) {
     return Status(Code::kDeadlineExceeded, msg);
   }
+  static Status ResourceExhausted(std::string_view msg) {
+    return Status(Code::kResourceExhausted, msg);
+  }
 
   bool ok() const { return state_ == nullptr; }
   Code code() const { return state_ ? state_->code : Code::kOk; }
@@ -66,6 +70,7 @@ class [[nodiscard]] Status {
   bool IsUnavailable() const { return code() == Code::kUnavailable; }
   bool IsInvalidArgument() const { return code() == Code::kInvalidArgument; }
   bool IsFailedPrecondition() const { return code() == Code::kFailedPrecondition; }
+  bool IsResourceExhausted() const { return code() == Code::kResourceExhausted; }
 
   // "OK" or "<CodeName>: <message>".
   std::string ToString() const;

@@ -31,6 +31,7 @@ const char* Status::CodeName(Code code) {
     case Code::kCorruption: return "Corruption";
     case Code::kInternal: return "Internal";
     case Code::kDeadlineExceeded: return "DeadlineExceeded";
+    case Code::kResourceExhausted: return "ResourceExhausted";
   }
   return "Unknown";
 }

@@ -16,7 +16,8 @@ using redis::Reply;
 const redis::Script& ScriptNamed(std::string_view name) {
   static const auto* scripts = [] {
     auto* m = new std::map<std::string, redis::Script, std::less<>>();
-    for (const char* n : {"schedule_put", "schedule_delete", "schedule_pause", "schedule_advance"}) {
+    for (const char* n : {"schedule_put", "schedule_delete", "schedule_pause", "schedule_advance",
+                          "schedule_claim"}) {
       m->emplace(n, redis::Script(n, std::string(LuaSource(n))));
     }
     return m;
@@ -246,6 +247,32 @@ Result<int64_t> ScheduleStore::EarliestDue() {
   if (!reply->is_array()) return BadShape("queue.EarliestDue", *reply);
   if (reply->elements.size() < 2) return int64_t{-1};
   return ToInt(reply->elements[1].str, -1);
+}
+
+Result<ScheduleStore::Claim> ScheduleStore::ClaimOccurrence(std::string_view id,
+                                                            int64_t occurrence_unix_ms,
+                                                            bool claim) {
+  auto reply = connection_.Eval(ScriptNamed("schedule_claim"), {keys_.Schedule(id)},
+                                {std::to_string(occurrence_unix_ms), claim ? "1" : "0"});
+  if (!reply) return reply.status().WithContext("queue.ClaimOccurrence");
+  if (!reply->is_array() || reply->elements.empty() || !reply->elements[0].is_integer()) {
+    return BadShape("queue.ClaimOccurrence", *reply);
+  }
+  Claim out;
+  switch (reply->elements[0].integer) {
+    case 0:
+      return out;
+    case 1:
+      out.current = true;
+      return out;
+    case 2:
+      if (reply->elements.size() != 2 || !reply->elements[1].is_string()) break;
+      out.current = true;
+      out.claimed = true;
+      out.queue = reply->elements[1].str;
+      return out;
+  }
+  return BadShape("queue.ClaimOccurrence", *reply);
 }
 
 Result<bool> ScheduleStore::RecordFire(std::string_view id, const Fired& fired) {

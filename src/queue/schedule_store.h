@@ -5,6 +5,8 @@
 //   Put          -> schedule_put.lua      create / replace / upsert a definition; state kept
 //   Delete       -> schedule_delete.lua
 //   Pause/Resume -> schedule_pause.lua    a paused schedule leaves the due index
+//   ClaimOccurrence -> schedule_claim.lua an occurrence is bound to one queue before its
+//                                         enqueue, so that it is one job whatever PUT changes
 //   RecordFire   -> schedule_advance.lua  compare-and-set of next_run: each occurrence is
 //                                         recorded once, whoever fired it
 //   Trigger      -> Broker::Enqueue, then schedule_advance.lua: a manual run, counted,
@@ -88,6 +90,18 @@ class ScheduleStore {
   [[nodiscard]] Result<std::vector<DueEntry>> Due(int64_t now_unix_ms, int limit);
   // The earliest next_run of the due index; -1 when it is empty.
   [[nodiscard]] Result<int64_t> EarliestDue();
+
+  struct Claim {
+    bool current = false;  // next_run is still the occurrence; false: recorded, changed or gone
+    bool claimed = false;  // claimed (by this call or earlier): its job goes to `queue`
+    std::string queue;
+  };
+  // Claims occurrence `occurrence_unix_ms` of schedule `id` for the queue the schedule names
+  // now, if `claim` and nobody claimed it yet; returns an earlier claim in any case. The
+  // occurrence's job must go to the returned queue: unique keys are per queue, so that is
+  // what keeps it one job across a PUT that changes the queue (DECISIONS.md, 2026-12-07).
+  [[nodiscard]] Result<Claim> ClaimOccurrence(std::string_view id, int64_t occurrence_unix_ms,
+                                              bool claim);
 
   struct Fired {
     int64_t occurrence_unix_ms = 0;  // the next_run that was read

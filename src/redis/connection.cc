@@ -19,6 +19,7 @@
 #include "obs/log.h"
 #include "obs/metrics.h"
 #include "redis/backoff.h"
+#include "redis/errors.h"
 
 namespace bananas::redis {
 namespace {
@@ -88,10 +89,24 @@ bool IsNoScript(const Reply& reply) {
 
 // Our scripts raise "BANANAS <reason>" for outcomes a caller should see as a bad request.
 // Redis may prefix it ("ERR user_script:12: BANANAS ..." for error()), so search, not match.
-Status ScriptError(const Script& script, const std::string& error) {
+// A transient or full reply (errors.h) means the script did not run: Unavailable or
+// ResourceExhausted, with `context`.
+Status ScriptError(const Script& script, const std::string& error, std::string_view context) {
   size_t ours = error.find("BANANAS ");
   if (ours != std::string::npos) return Status::InvalidArgument(error.substr(ours));
+  if (ClassifyError(error) != ErrorClass::kPermanent) {
+    return ErrorReplyStatus(error).WithContext(context);
+  }
   return Status::Internal("script " + script.name() + ": " + error);
+}
+
+// A non-OK Status when `reply` is a transient or full error reply (errors.h): the command
+// did not run, and the caller's retry-later path must see it like a connection failure.
+Status NotNow(const Reply& reply) {
+  if (!reply.is_error() || ClassifyError(reply.str) == ErrorClass::kPermanent) {
+    return Status::Ok();
+  }
+  return ErrorReplyStatus(reply.str);
 }
 
 Command EvalShaCommand(const Script& script, const std::vector<std::string>& keys,
@@ -107,13 +122,6 @@ Command ScriptLoadCommand(const Script& script) {
   Command command("SCRIPT");
   command.Arg("LOAD").Arg(script.source());
   return command;
-}
-
-// Handshake errors that say "try later", not "fix the URL".
-bool IsTransientError(std::string_view error) {
-  return error.starts_with("LOADING") || error.starts_with("BUSY") ||
-         error.starts_with("MASTERDOWN") || error.starts_with("TRYAGAIN") ||
-         error.find("max number of clients") != std::string_view::npos;
 }
 
 }  // namespace
@@ -260,8 +268,10 @@ class Connection::Impl {
           }
         }
         std::string message = handshake_names_[i] + " rejected: " + error;
-        return Fail(IsTransientError(reply.str) ? Status::Unavailable(message)
-                                                : Status::InvalidArgument(message));
+        // "Try later" (LOADING, ...) rather than "fix the URL".
+        return Fail(ClassifyError(reply.str) != ErrorClass::kPermanent
+                        ? Status::Unavailable(message)
+                        : Status::InvalidArgument(message));
       }
     }
     backoff_.Reset();
@@ -511,12 +521,18 @@ Connection::~Connection() = default;
 Result<Reply> Connection::Run(const Command& command) {
   Result<Reply> reply = impl_->CallOne(command, {});
   if (!reply.ok()) return reply.status().WithContext(impl_->Context(command.name()));
+  Status not_now = NotNow(*reply);
+  if (!not_now.ok()) return not_now.WithContext(impl_->Context(command.name()));
   return reply;
 }
 
 Result<std::vector<Reply>> Connection::Run(const Pipeline& pipeline) {
   Result<std::vector<Reply>> replies = impl_->CallMany(pipeline);
   if (!replies.ok()) return replies.status().WithContext(impl_->Context(pipeline.Describe()));
+  for (const Reply& reply : *replies) {
+    Status not_now = NotNow(reply);
+    if (!not_now.ok()) return not_now.WithContext(impl_->Context(pipeline.Describe()));
+  }
   return replies;
 }
 
@@ -527,6 +543,8 @@ Result<Reply> Connection::Blocking(const Command& command, std::chrono::millisec
   }
   Result<Reply> reply = impl_->CallOne(command, block_for);
   if (!reply.ok()) return reply.status().WithContext(impl_->Context(command.name()));
+  Status not_now = NotNow(*reply);
+  if (!not_now.ok()) return not_now.WithContext(impl_->Context(command.name()));
   return reply;
 }
 
@@ -543,6 +561,8 @@ Result<Reply> Connection::Eval(const Script& script, const std::vector<std::stri
     if (!replies.ok()) {
       reply = replies.status();
     } else if ((*replies)[0].is_error()) {
+      Status not_now = NotNow((*replies)[0]);
+      if (!not_now.ok()) return not_now.WithContext(impl_->Context("SCRIPT LOAD", script.name()));
       return Status::Internal("script " + script.name() + ": SCRIPT LOAD: " + (*replies)[0].str);
     } else if ((*replies)[0].str != script.sha1()) {
       return Status::Internal("script " + script.name() + ": SCRIPT LOAD answered sha1 " +
@@ -552,7 +572,9 @@ Result<Reply> Connection::Eval(const Script& script, const std::vector<std::stri
     }
   }
   if (!reply.ok()) return reply.status().WithContext(impl_->Context("EVALSHA", script.name()));
-  if (reply->is_error()) return ScriptError(script, reply->str);
+  if (reply->is_error()) {
+    return ScriptError(script, reply->str, impl_->Context("EVALSHA", script.name()));
+  }
   return reply;
 }
 

@@ -14,7 +14,11 @@
 // the endpoint; the command is NOT re-sent, since it may have been applied (a write is not
 // idempotent in general). The next call reconnects, but no sooner than the capped exponential
 // backoff allows: it sleeps until then, so a caller's retry loop is paced without sleeping on
-// its own. A Redis error reply is not a connection failure: Run() returns it as a Reply of
+// its own. A Redis error reply is not a connection failure, and is classified once, by
+// errors.h: one that means "not now" (LOADING, BUSY, READONLY, ...: the command did not run)
+// becomes Unavailable, like a connection failure, and OOM becomes ResourceExhausted ("Redis
+// is full"), from Run(), Blocking() and Eval() alike, so that every caller's retry-later path
+// (redis::IsRetryable) covers them. Any other error reply comes back from Run() as a Reply of
 // type kError; Eval() turns it into a Status.
 //
 // Thread safety: none. One Connection belongs to one thread at a time.
@@ -44,10 +48,13 @@ class Connection {
   Connection& operator=(const Connection&) = delete;
   ~Connection();
 
-  // One command. Unavailable on I/O failure; a Redis error comes back as a kError reply.
+  // One command. Unavailable on I/O failure or a transient error reply, ResourceExhausted on
+  // OOM; any other Redis error comes back as a kError reply.
   [[nodiscard]] Result<Reply> Run(const Command& command);
   // Sends every command in one write and reads all replies. Unavailable if any byte of the
-  // round trip failed (then none of the replies is returned).
+  // round trip failed (then none of the replies is returned); likewise a non-OK Status when
+  // any reply is a transient or OOM error reply (the other commands may have run). Other
+  // error replies stay in their slots.
   [[nodiscard]] Result<std::vector<Reply>> Run(const Pipeline& pipeline);
   // A blocking command whose own timeout is `block_for` (0 would block forever; callers
   // must pass a bound). The I/O deadline is block_for + io_timeout.
@@ -56,12 +63,14 @@ class Connection {
 
   // EVALSHA script keys... args...; loads the script on NOSCRIPT and retries once.
   // A Redis error reply becomes Internal("script <name>: <error>") unless it starts with
-  // "BANANAS " (our scripts' deliberate errors), which becomes InvalidArgument.
+  // "BANANAS " (our scripts' deliberate errors), which becomes InvalidArgument, or it is a
+  // transient or OOM reply (the script did not run): Unavailable or ResourceExhausted.
   [[nodiscard]] Result<Reply> Eval(const Script& script, const std::vector<std::string>& keys,
                                    const std::vector<std::string>& args);
   // Many EVALSHA calls in one pipeline (any scripts, each with its keys and args). Loads any
   // script that answered NOSCRIPT and re-sends only those calls. Replies in order; error
-  // replies are left in place for the caller.
+  // replies, transient ones included, are left in place for the caller, who classifies each
+  // with ErrorReplyStatus() (errors.h): one call refused does not mean the others did not run.
   struct EvalCall {
     const Script* script;
     std::vector<std::string> keys;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "redis/errors.h"
+
 namespace bananas::scheduler {
 namespace {
 
@@ -99,11 +101,28 @@ Result<bool> CronRunner::Fire(const queue::ScheduleStore::DueEntry& due) {
       break;
   }
 
+  // Bind O to one queue before enqueueing it (schedule_claim.lua): a second fire of O (a
+  // racing scheduler, the round after a crash or a refused enqueue) gets the same queue, and
+  // O's unique key, which lives under that queue's tag, makes it one job whatever PUT moved
+  // the schedule to meanwhile. A claim made earlier also means O was started: it runs even if
+  // the missed policy would now skip it, so that a crash between claim and enqueue loses
+  // nothing.
+  auto claim = store_.ClaimOccurrence(due.id, occurrence, run);
+  if (!claim) return claim.status();
+  if (!claim->current) return false;  // recorded by another scheduler, or the schedule changed
+  if (claim->claimed && !run) {
+    run = true;
+    fired.error.clear();
+  }
+
   if (run) {
-    auto enqueued = broker_.Enqueue(queue::ScheduleStore::OccurrenceJob(schedule->spec, occurrence));
+    JobSpec job = queue::ScheduleStore::OccurrenceJob(schedule->spec, occurrence);
+    job.queue = claim->queue;
+    auto enqueued = broker_.Enqueue(job);
     if (!enqueued) {
-      // Redis trouble: leave next_run as it is, so that the next round tries O again.
-      if (enqueued.status().IsUnavailable()) return enqueued.status();
+      // Redis down, not ready, or full (redis/errors.h): O was not enqueued. Leave next_run
+      // as it is, so that the next round tries O again.
+      if (redis::IsRetryable(enqueued.status())) return enqueued.status();
       run = false;
       fired.error = "enqueue: " + enqueued.status().message();
     } else {

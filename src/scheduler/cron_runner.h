@@ -5,14 +5,19 @@
 //   1. read the schedule; go on only if its next_run is still the occurrence O from the due
 //      index, and it is enabled and not paused;
 //   2. decide by its missed policy whether O runs (queue/schedule_store.h, MissedPolicy);
-//   3. enqueue O's job through the normal enqueue path with the unique key
-//      "sched:<id>:<O>": a second enqueue of O, by a racing scheduler or after a crash
-//      between 3 and 4, returns the first job and writes nothing;
-//   4. record O with schedule_advance.lua, a compare-and-set on next_run == O: exactly one
-//      caller advances the schedule and counts the run.
+//   3. claim O with schedule_claim.lua: O is bound to the queue the schedule names now, or to
+//      the queue of an earlier claim (then O runs whatever the policy says now: it was
+//      started);
+//   4. enqueue O's job on the claimed queue through the normal enqueue path with the unique
+//      key "sched:<id>:<O>": a second enqueue of O, by a racing scheduler or after a crash
+//      between 3 and 5, goes to the same queue, returns the first job and writes nothing;
+//   5. record O with schedule_advance.lua, a compare-and-set on next_run == O: exactly one
+//      caller advances the schedule and counts the run (and clears the claim).
 // Enqueue before record makes a crash between them harmless (the next round enqueues O
-// again and is deduplicated); record before enqueue could lose O. DECISIONS.md has the
-// Cluster reasoning.
+// again and is deduplicated); record before enqueue could lose O. The claim makes the dedup
+// hold across a PUT that changes the queue (unique keys are per queue). A Redis that refuses
+// the enqueue (down, LOADING, full: redis::IsRetryable) fails the round and leaves O due.
+// DECISIONS.md has the Cluster reasoning.
 //
 // Thread safety: none; one per thread (it uses that thread's Broker and ScheduleStore).
 #pragma once

@@ -48,6 +48,7 @@
 #include "queue/broker.h"
 #include "redis/backoff.h"
 #include "redis/connection.h"
+#include "redis/errors.h"
 #include "redis/options.h"
 #include "scheduler/cron_runner.h"
 
@@ -216,7 +217,7 @@ class Scheduler::Impl {
         if (!due) {
           ReportError(due.status());
           failed = true;
-          if (due.status().IsUnavailable()) break;  // Redis is down: the others would fail too
+          if (redis::IsRetryable(due.status())) break;  // Redis is down: the others would fail too
           continue;
         }
         if (*due >= 0 && (next_due_unix_ms < 0 || *due < next_due_unix_ms)) {
@@ -306,7 +307,7 @@ class Scheduler::Impl {
         Status q = RecoverQueue(queue);
         if (!q.ok()) {
           ReportError(q);
-          if (q.IsUnavailable()) break;
+          if (redis::IsRetryable(q)) break;
         }
         if (Stopping()) return;
       }

@@ -13,7 +13,8 @@
 --          another scheduler recorded this occurrence first, or the schedule was changed.
 -- Guarantee: each occurrence is recorded once, however many schedulers fired it: only the
 --          caller that still finds next_run == ARGV[3] advances it. The due index follows
---          next_run, enabled and paused in the same step.
+--          next_run, enabled and paused in the same step, and the occurrence's claim
+--          (schedule_claim.lua) is cleared with it.
 -- Complexity: O(log n).
 local hash, due = KEYS[1], KEYS[2]
 local mode, id = ARGV[1], ARGV[2]
@@ -23,6 +24,7 @@ if mode == 'fire' then
   local next_run = tonumber(ARGV[4])
   if not next_run then return redis.error_reply('BANANAS schedule_advance: bad next_run') end
   redis.call('HSET', hash, 'next_run', ARGV[4])  -- the caller's text, not a float
+  redis.call('HDEL', hash, 'claim', 'claim_queue')  -- schedule_claim.lua: the occurrence is done
   local state = redis.call('HMGET', hash, 'enabled', 'paused')
   if state[1] == '1' and state[2] ~= '1' and next_run >= 0 then
     redis.call('ZADD', due, next_run, id)

@@ -10,9 +10,12 @@
 
 #include "base/clock.h"
 #include "cron/cron.h"
+#include "fault_proxy.h"
 #include "queue/broker.h"
+#include "queue/lua_sources.h"
 #include "queue/schedule_store.h"
 #include "redis/connection.h"
+#include "redis/script.h"
 #include "redis_server.h"
 #include "scheduler/cron_runner.h"
 #include "scheduler/scheduler.h"
@@ -250,6 +253,136 @@ TEST_F(CronTest, MissedAllRunsEveryOccurrenceOfTheWindowInOrder) {
     if (job.unique_key.rfind("sched:old:", 0) == 0) old.insert(OccurrenceOf(job));
   }
   EXPECT_EQ(old, (std::set<int64_t>{kJan1 + 5 * 3'600'000}));
+}
+
+TEST_F(CronTest, ClaimBindsAnOccurrenceToOneQueueUntilRecorded) {
+  ScheduleSpec spec = Spec("m", "* * * * *");
+  spec.job.queue = "a";
+  Create(spec, kJan1);
+  const int64_t occurrence = kJan1 + 60'000;
+  // Asking without claiming: current, unclaimed.
+  auto peek = store_->ClaimOccurrence("m", occurrence, false);
+  ASSERT_OK(peek);
+  EXPECT_TRUE(peek->current);
+  EXPECT_FALSE(peek->claimed);
+  auto first = store_->ClaimOccurrence("m", occurrence, true);
+  ASSERT_OK(first);
+  EXPECT_TRUE(first->claimed);
+  EXPECT_EQ(first->queue, "a");
+  // The schedule moves to "b": the occurrence stays bound to "a", asked or not.
+  spec.job.queue = "b";
+  ASSERT_OK(store_->Put(spec, kJan1 + 120'000, PutMode::kReplace));
+  for (bool claim : {true, false}) {
+    auto again = store_->ClaimOccurrence("m", occurrence, claim);
+    ASSERT_OK(again);
+    EXPECT_TRUE(again->claimed);
+    EXPECT_EQ(again->queue, "a");
+  }
+  // A stale occurrence, or one recorded, is not current: nobody enqueues it.
+  auto stale = store_->ClaimOccurrence("m", occurrence - 60'000, true);
+  ASSERT_OK(stale);
+  EXPECT_FALSE(stale->current);
+  ScheduleStore::Fired fired;
+  fired.occurrence_unix_ms = occurrence;
+  fired.next_run_unix_ms = occurrence + 60'000;
+  fired.ran = true;
+  ASSERT_OK(store_->RecordFire("m", fired));
+  auto recorded = store_->ClaimOccurrence("m", occurrence, true);
+  ASSERT_OK(recorded);
+  EXPECT_FALSE(recorded->current);
+  // The next occurrence is claimed for the schedule's queue now.
+  auto next = store_->ClaimOccurrence("m", occurrence + 60'000, true);
+  ASSERT_OK(next);
+  EXPECT_EQ(next->queue, "b");
+  auto gone = store_->ClaimOccurrence("nosuch", occurrence, true);
+  ASSERT_OK(gone);
+  EXPECT_FALSE(gone->current);
+}
+
+// Issue 13, item 10. Unique keys live under their queue's tag, so the dedup of an occurrence
+// is per queue. A scheduler enqueued occurrence O on queue "a" and died before recording it
+// (here: the record is refused); the schedule was then moved to queue "b" (a PUT that keeps
+// cron and zone keeps next_run = O). The next round must not enqueue O a second time, on "b".
+TEST_F(CronTest, QueueChangeBetweenEnqueueAndRecordStillOneJob) {
+  ScheduleSpec spec = Spec("m", "* * * * *");
+  spec.job.queue = "a";
+  Create(spec, kJan1);
+  const int64_t occurrence = kJan1 + 60'000;
+  clock_.Set(occurrence + 1'000);
+
+  auto proxy = FaultProxy::Start(Server().port());
+  ASSERT_OK(proxy);
+  auto faulty = redis::Connection::Open(*redis::Options::FromUrl((*proxy)->url()));
+  ASSERT_OK(faulty);
+  queue::Broker broker(**faulty, queue::BrokerOptions{}, clock_);
+  ScheduleStore store(**faulty, "bananas", clock_);
+  scheduler::CronRunner runner(broker, store, clock_);
+  const std::string advance_sha =
+      redis::Script("schedule_advance", std::string(queue::LuaSource("schedule_advance"))).sha1();
+  (*proxy)->InjectError({"EVALSHA", advance_sha, "LOADING Redis is loading the dataset", 1});
+  EXPECT_FALSE(runner.RunDue(10).ok());
+  ASSERT_EQ((*proxy)->injected(), 1);
+  ASSERT_EQ(PendingJobs("a").size(), 1u);
+
+  spec.job.queue = "b";
+  ASSERT_OK(store_->Put(spec, kJan1 + 120'000, PutMode::kReplace));
+  auto moved = store_->Get("m");
+  ASSERT_OK(moved);
+  EXPECT_EQ(moved->next_run_unix_ms, occurrence);  // the edit kept the occurrence due
+
+  ASSERT_OK(runner.RunDue(10));
+  ASSERT_OK(runner.RunDue(10));
+  auto on_a = PendingJobs("a");
+  auto on_b = PendingJobs("b");
+  EXPECT_EQ(on_a.size() + on_b.size(), 1u) << "occurrence " << occurrence << " enqueued on "
+                                           << on_a.size() << " + " << on_b.size() << " queues";
+  auto s = store_->Get("m");
+  ASSERT_OK(s);
+  EXPECT_EQ(s->next_run_unix_ms, occurrence + 60'000);
+  EXPECT_EQ(s->run_count, 1);
+  // The occurrence after it goes to the new queue.
+  clock_.Set(occurrence + 61'000);
+  ASSERT_OK(runner.RunDue(10));
+  EXPECT_EQ(PendingJobs("b").size(), on_b.size() + 1);
+}
+
+// The other crash window: O is claimed, and its enqueue does not happen (refused here, as a
+// scheduler dying before it). O must not be lost, whatever changes before the next round:
+// neither a move to another queue nor a clock that has since passed the next occurrence
+// (missed = skip would not start O then, but O was started).
+TEST_F(CronTest, OccurrenceWhoseEnqueueFailedRunsOnceLaterEvenAfterEdits) {
+  ScheduleSpec spec = Spec("m", "* * * * *", MissedPolicy::kSkip);
+  spec.job.queue = "a";
+  Create(spec, kJan1);
+  const int64_t occurrence = kJan1 + 60'000;
+  clock_.Set(occurrence + 1'000);
+
+  auto proxy = FaultProxy::Start(Server().port());
+  ASSERT_OK(proxy);
+  auto faulty = redis::Connection::Open(*redis::Options::FromUrl((*proxy)->url()));
+  ASSERT_OK(faulty);
+  queue::Broker broker(**faulty, queue::BrokerOptions{}, clock_);
+  ScheduleStore store(**faulty, "bananas", clock_);
+  scheduler::CronRunner runner(broker, store, clock_);
+  const std::string enqueue_sha =
+      redis::Script("enqueue", std::string(queue::LuaSource("enqueue"))).sha1();
+  (*proxy)->InjectError({"EVALSHA", enqueue_sha, "BUSY Redis is busy running a script.", 1});
+  EXPECT_FALSE(runner.RunDue(10).ok());
+  ASSERT_EQ((*proxy)->injected(), 1);
+
+  spec.job.queue = "b";
+  ASSERT_OK(store_->Put(spec, kJan1 + 120'000, PutMode::kReplace));
+  clock_.Set(occurrence + 125'000);  // O and O + 1 min are both past now
+  ASSERT_OK(runner.RunDue(10));
+  ASSERT_OK(runner.RunDue(10));
+  std::vector<Job> jobs = PendingJobs("a");
+  for (Job& job : PendingJobs("b")) jobs.push_back(std::move(job));
+  ASSERT_EQ(jobs.size(), 1u);
+  EXPECT_EQ(OccurrenceOf(jobs[0]), occurrence);
+  auto s = store_->Get("m");
+  ASSERT_OK(s);
+  EXPECT_EQ(s->run_count, 1);
+  EXPECT_EQ(s->next_run_unix_ms, kJan1 + 4 * 60'000);
 }
 
 // SPEC §5: however many schedulers run, each occurrence is enqueued exactly once. Three
