@@ -59,6 +59,10 @@ const std::vector<Variable> kVariables = {
      "how long a completed job and its result are kept; default 24h", false, true, false, true},
     {"RESULT_TTL_FAILURE", "result-ttl-failure",
      "how long a failed or cancelled job is kept; default 168h", true, true, false, true},
+    {"QUEUE_PRUNE_AFTER", "queue-prune-after",
+     "a queue with no job that no service used for this long leaves the registry; 0 never; "
+     "default 168h",
+     false, false, true, true},
     {"BANANAS_API_TOKEN", "api-token",
      "bearer token the API requires (prefer the variable: flags show in ps); default none", true,
      false, false, true, true},
@@ -277,6 +281,10 @@ Status Apply(const Setting& setting, Config& config) {
         ParseDurationAtLeast(setting, std::chrono::milliseconds(100));
     if (!lease) return lease.status();
     config.lease_timeout = *lease;
+  } else if (name == "QUEUE_PRUNE_AFTER") {
+    Result<std::chrono::milliseconds> after = ParseDurationAtLeast(setting, kNonNegative);
+    if (!after) return after.status();
+    config.queue_prune_after = *after;
   } else if (name == "SHUTDOWN_GRACE") {
     Result<std::chrono::milliseconds> grace = ParseDurationAtLeast(setting, kNonNegative);
     if (!grace) return grace.status();

@@ -70,6 +70,7 @@ struct Config {
   std::chrono::milliseconds shutdown_grace{std::chrono::seconds(30)};     // SHUTDOWN_GRACE, >= 0
   std::chrono::milliseconds result_ttl_success{std::chrono::hours(24)};   // RESULT_TTL_SUCCESS
   std::chrono::milliseconds result_ttl_failure{std::chrono::hours(168)};  // RESULT_TTL_FAILURE
+  std::chrono::milliseconds queue_prune_after{std::chrono::hours(168)};   // QUEUE_PRUNE_AFTER
   std::string api_token;           // BANANAS_API_TOKEN; empty: the API is open. Never printed.
   int64_t api_max_body = 1 << 20;  // API_MAX_BODY in bytes (1 MiB)
   LogLevel log_level = LogLevel::kInfo;        // LOG_LEVEL

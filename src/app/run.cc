@@ -76,6 +76,7 @@ Result<scheduler::SchedulerOptions> ToSchedulerOptions(const Config& config,
   options.redis_url = config.redis_url;
   options.prefix = config.prefix;
   options.lease_timeout = config.lease_timeout;
+  options.queue_prune_after = config.queue_prune_after;
   // SPEC §3: an expired lease is back in its queue within about two lease periods. The
   // sweep runs at least every half lease (and at most every 5 s: it is one cheap
   // ZRANGEBYSCORE per queue when nothing expired).

@@ -1,6 +1,7 @@
 #include "queue/broker.h"
 
 #include <algorithm>
+#include <set>
 #include <map>
 
 #include "base/job_id.h"
@@ -103,13 +104,100 @@ Broker::Broker(redis::Connection& connection, BrokerOptions options, const Clock
 
 double Broker::Random01() { return std::uniform_real_distribution<double>(0.0, 1.0)(rng_); }
 
+// How often a Broker re-asserts a queue it uses (issue 13, item 4): a lost registry entry
+// comes back within this long of the next enqueue or pause.
+constexpr std::chrono::seconds kQueueReassert{60};
+
 Status Broker::RegisterQueue(std::string_view queue) {
-  if (registered_queues_.contains(std::string(queue))) return Status::Ok();
-  auto reply = connection_.Run(redis::Command("SADD").Arg(keys_.QueueRegistry()).Arg(queue));
-  if (!reply) return reply.status().WithContext("queue.RegisterQueue");
-  if (reply->is_error()) return Status::Internal("queue.RegisterQueue: " + reply->str);
-  registered_queues_.insert(std::string(queue));
+  auto now = std::chrono::steady_clock::now();
+  auto it = registered_queues_.find(std::string(queue));
+  if (it != registered_queues_.end() && now - it->second < kQueueReassert) return Status::Ok();
+  BANANAS_RETURN_IF_ERROR(AssertQueues({std::string(queue)}));
+  registered_queues_[std::string(queue)] = now;
   return Status::Ok();
+}
+
+Status Broker::AssertQueues(const std::vector<std::string>& queues) {
+  if (queues.empty()) return Status::Ok();
+  redis::Command add("SADD");
+  add.Arg(keys_.QueueRegistry());
+  redis::Command seen("ZADD");
+  seen.Arg(keys_.QueueSeen());
+  int64_t now = clock_.NowMs();
+  for (const auto& q : queues) {
+    add.Arg(q);
+    seen.Arg(now).Arg(q);
+  }
+  redis::Pipeline p;
+  p.Add(std::move(add));
+  p.Add(std::move(seen));
+  auto replies = connection_.Run(p);
+  if (!replies) return replies.status().WithContext("queue.AssertQueues");
+  for (const auto& r : *replies) {
+    if (r.is_error()) return Status::Internal("queue.AssertQueues: " + r.str);
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<std::string>> Broker::DiscoverQueues(int count) {
+  std::set<std::string> found;
+  std::string cursor = "0";
+  const std::string pattern = keys_.QueueKeyPattern();
+  do {
+    // TYPE zset: scheduled, retry, leases and dead are sorted sets; job hashes (most keys)
+    // are skipped by the server.
+    auto reply = connection_.Run(redis::Command("SCAN")
+                                     .Arg(cursor)
+                                     .Arg("MATCH")
+                                     .Arg(pattern)
+                                     .Arg("COUNT")
+                                     .Arg(int64_t{count})
+                                     .Arg("TYPE")
+                                     .Arg("zset"));
+    if (!reply) return reply.status().WithContext("queue.DiscoverQueues");
+    if (!reply->is_array() || reply->elements.size() != 2 || !reply->elements[1].is_array()) {
+      return BadShape("queue.DiscoverQueues", *reply);
+    }
+    cursor = reply->elements[0].str;
+    for (const auto& key : reply->elements[1].elements) {
+      std::string q = keys_.QueueOfKey(key.str);
+      if (q.empty()) continue;
+      // Only the sets the scheduler works on: a queue with nothing but an idle-worker set
+      // needs no promotion or recovery.
+      if (key.str == keys_.Scheduled(q) || key.str == keys_.Retry(q) ||
+          key.str == keys_.Leases(q) || key.str == keys_.Dead(q)) {
+        found.insert(std::move(q));
+      }
+    }
+  } while (cursor != "0");
+  return std::vector<std::string>(found.begin(), found.end());
+}
+
+Result<bool> Broker::PruneQueue(std::string_view queue, int64_t unused_ms) {
+  auto seen = connection_.Run(redis::Command("ZSCORE").Arg(keys_.QueueSeen()).Arg(queue));
+  if (!seen) return seen.status().WithContext("queue.PruneQueue");
+  int64_t now = clock_.NowMs();
+  if (seen->is_nil()) {
+    // Registered before queues were marked seen (an upgrade): start its clock now.
+    auto r = connection_.Run(
+        redis::Command("ZADD").Arg(keys_.QueueSeen()).Arg("NX").Arg(now).Arg(queue));
+    if (!r) return r.status().WithContext("queue.PruneQueue");
+    return false;
+  }
+  if (now - std::stoll(seen->str) < unused_ms) return false;
+  auto counts = Counts(queue);
+  if (!counts) return counts.status();
+  const QueueCounts& c = *counts;
+  if (c.paused || c.pending[0] + c.pending[1] + c.pending[2] + c.scheduled + c.active +
+                      c.retrying + c.dead > 0) {
+    return false;
+  }
+  redis::Pipeline p;
+  p.Add(redis::Command("SREM").Arg(keys_.QueueRegistry()).Arg(queue));
+  p.Add(redis::Command("ZREM").Arg(keys_.QueueSeen()).Arg(queue));
+  auto replies = connection_.Run(p);
+  if (!replies) return replies.status().WithContext("queue.PruneQueue");
+  return true;
 }
 
 Result<EnqueueResult> Broker::Enqueue(const JobSpec& spec) {

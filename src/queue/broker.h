@@ -33,6 +33,7 @@
 #include <random>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -228,8 +229,20 @@ class Broker {
   [[nodiscard]] Status Pause(std::string_view queue);
   [[nodiscard]] Status Resume(std::string_view queue);
   [[nodiscard]] Result<QueueCounts> Counts(std::string_view queue);
-  // Every queue ever enqueued to, sorted.
+  // Every queue in the registry, sorted.
   [[nodiscard]] Result<std::vector<std::string>> Queues();
+  // Says that this service uses `queues` now: adds them to the registry (which a failover
+  // or a restart without persistence may have lost) and marks them seen. Workers call it
+  // at every heartbeat; enqueue and pause do the same, at most once a minute per queue.
+  [[nodiscard]] Status AssertQueues(const std::vector<std::string>& queues);
+  // Queues that hold delayed, retrying, leased or dead jobs, found by SCAN (incremental,
+  // `count` keys per call) whether or not the registry knows them: a scheduler's fallback so
+  // that no job stays scheduled or active forever because the registry lost its queue.
+  [[nodiscard]] Result<std::vector<std::string>> DiscoverQueues(int count = 1000);
+  // Removes `queue` from the registry if it has held no job (pending, scheduled, retrying,
+  // leased, dead), is not paused, and no service has marked it seen for `unused_ms`. True
+  // when it was removed. A queue used again re-enters the registry by AssertQueues.
+  [[nodiscard]] Result<bool> PruneQueue(std::string_view queue, int64_t unused_ms);
   // NotFound for an unknown or malformed id.
   [[nodiscard]] Result<Job> GetJob(std::string_view id);
   // Newest first.
@@ -281,7 +294,9 @@ class Broker {
   BrokerOptions options_;
   const Clock& clock_;
   Keys keys_;
-  std::unordered_set<std::string> registered_queues_;
+  // Queue -> when this Broker last asserted it (steady clock): RegisterQueue re-asserts a
+  // queue after kQueueReassert, so a registry that lost the queue gets it back.
+  std::unordered_map<std::string, std::chrono::steady_clock::time_point> registered_queues_;
   std::mt19937_64 rng_;
 };
 

@@ -39,4 +39,24 @@ std::string Keys::JobFromId(std::string_view id) const {
   return Job(queue, id);
 }
 
+std::string Keys::QueueKeyPattern() const {
+  // The prefix is literal: escape the glob characters SCAN's MATCH would interpret.
+  std::string out;
+  for (char c : prefix_) {
+    if (c == '*' || c == '?' || c == '[' || c == ']' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + ":{*}:*";
+}
+
+std::string Keys::QueueOfKey(std::string_view key) const {
+  std::string head = prefix_ + ":{";
+  if (key.substr(0, head.size()) != head) return {};
+  size_t close = key.find("}:", head.size());
+  if (close == std::string_view::npos) return {};
+  std::string queue(key.substr(head.size(), close - head.size()));
+  if (queue == "cron" || !ValidateQueueName(queue).ok()) return {};
+  return queue;
+}
+
 }  // namespace bananas::queue

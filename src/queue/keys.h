@@ -21,6 +21,15 @@ class Keys {
 
   // <p>:queues                       SET of queue names ever used (untagged)
   std::string QueueRegistry() const { return prefix_ + ":queues"; }
+  // <p>:queues:seen                  ZSET queue name -> last time a service said it uses it
+  //                                  (unix ms): a queue empty and unseen for QUEUE_PRUNE_AFTER
+  //                                  leaves the registry (untagged, single-key commands)
+  std::string QueueSeen() const { return prefix_ + ":queues:seen"; }
+  // A SCAN pattern matching every key under a queue's tag, and the queue named by such a
+  // key (empty when it is not one, or is {cron}'s): how a scheduler finds queues that the
+  // registry lost.
+  std::string QueueKeyPattern() const;
+  std::string QueueOfKey(std::string_view key) const;
   // <p>:{q}:pending:<priority>        LIST of job ids, newest at the head, oldest at the tail
   std::string Pending(std::string_view queue, Priority priority) const;
   // <p>:{q}:scheduled                 ZSET id -> run_at (unix ms)

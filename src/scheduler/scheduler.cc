@@ -303,6 +303,10 @@ class Scheduler::Impl {
       // thread being healthy. One SMEMBERS per sweep.
       Status s = RefreshQueues(*recover_.broker, /*wake_promoter=*/true);
       if (!s.ok()) ReportError(s);
+      if (s.ok()) {
+        s = LookAfterRegistry(*recover_.broker);
+        if (!s.ok()) ReportError(s);
+      }
       for (const auto& queue : KnownQueues()) {
         Status q = RecoverQueue(queue);
         if (!q.ok()) {
@@ -385,10 +389,9 @@ class Scheduler::Impl {
 
   // --- Shared helpers; each takes mu_ itself.
 
-  // Reads the registry and adds any new queue to the known set. Queues are never dropped
-  // from it: the registry only grows, and a Redis that lost its data (restart without
-  // persistence) may not hold a queue that clients, which cache their registration, still
-  // use. With wake_promoter, a new queue also triggers a promotion round.
+  // Reads the registry and adds any new queue to the known set. Queues leave the known set
+  // only when this scheduler prunes them (LookAfterRegistry): a Redis that lost its data
+  // may not hold a queue that is still used until its users re-assert it. With wake_promoter, a new queue also triggers a promotion round.
   Status RefreshQueues(queue::Broker& broker, bool wake_promoter) {
     auto found = broker.Queues();
     if (!found) return found.status();
@@ -399,6 +402,45 @@ class Scheduler::Impl {
       ++queues_version_;
       if (wake_promoter) ++generation_;
       cv_.notify_all();
+    }
+    return Status::Ok();
+  }
+
+  // Recovery thread only. Every queue_discovery: finds queues by their keys (the registry
+  // may have lost some) and puts them back in the registry. Every minute, with
+  // queue_prune_after set: drops queues that are empty and unused that long, here and in the
+  // registry. A pruned queue used again is re-asserted by its user (Broker::AssertQueues).
+  Status LookAfterRegistry(queue::Broker& broker) {
+    auto now = SteadyClock::now();
+    if (now >= next_discovery_) {
+      auto found = broker.DiscoverQueues();
+      if (!found) return found.status();
+      std::vector<std::string> missing;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        for (auto& q : *found) {
+          if (!queues_.contains(q)) missing.push_back(q);
+        }
+      }
+      if (!missing.empty()) {
+        BANANAS_RETURN_IF_ERROR(broker.AssertQueues(missing));
+        obs::Log(obs::LogLevel::kWarn, "queues found by their keys, missing from the registry",
+                 {{"count", static_cast<int64_t>(missing.size())}, {"first", missing.front()}});
+        BANANAS_RETURN_IF_ERROR(RefreshQueues(broker, /*wake_promoter=*/true));
+      }
+      next_discovery_ = now + options_.queue_discovery;
+    }
+    if (options_.queue_prune_after.count() > 0 && now >= next_prune_) {
+      for (const auto& q : KnownQueues()) {
+        auto pruned = broker.PruneQueue(q, options_.queue_prune_after.count());
+        if (!pruned) return pruned.status();
+        if (!*pruned) continue;
+        obs::Log(obs::LogLevel::kInfo, "queue pruned: empty and unused", {{"queue", q}});
+        std::lock_guard<std::mutex> lock(mu_);
+        queues_.erase(q);
+        ++queues_version_;
+      }
+      next_prune_ = now + std::chrono::minutes(1);
     }
     return Status::Ok();
   }
@@ -460,6 +502,9 @@ class Scheduler::Impl {
   bool stop_ = false;
   uint64_t generation_ = 0;       // bumped by timer tokens and newly found queues
   std::set<std::string> queues_;  // every queue seen in the registry
+  // Recovery thread only: when LookAfterRegistry next scans and prunes.
+  SteadyClock::time_point next_discovery_{};
+  SteadyClock::time_point next_prune_{};
   uint64_t queues_version_ = 0;   // bumped when queues_ grows
 
   // Guarded by log_mu_.

@@ -42,6 +42,13 @@ struct SchedulerOptions {
   std::chrono::milliseconds recovery_interval{std::chrono::seconds(5)};
   // How often the queue registry is re-read (new queues are also found by their timer).
   std::chrono::milliseconds queue_refresh{std::chrono::seconds(2)};
+  // How often the recovery thread also looks for queues by their keys (SCAN), in case the
+  // registry lost one (a failover, a restart without persistence): their delayed, retrying
+  // and leased jobs are then still promoted and recovered. The first look is at start.
+  std::chrono::milliseconds queue_discovery{std::chrono::minutes(5)};
+  // QUEUE_PRUNE_AFTER: a queue that holds no job and that no service has used for this long
+  // leaves the registry (checked once a minute). Zero: never.
+  std::chrono::milliseconds queue_prune_after{std::chrono::hours(24 * 7)};
   // Most jobs moved per script call; the loop calls again at once while more are due.
   int promote_batch = 1000;
   int recover_batch = 1000;

@@ -42,6 +42,7 @@
 #include "obs/profiling.h"
 #include "queue/broker.h"
 #include "redis/connection.h"
+#include "redis/errors.h"
 #include "worker/builtins.h"
 
 namespace bananas {
@@ -695,7 +696,9 @@ class Worker::Impl {
         auto r = broker.Ack(q, completions);
         if (!r) {
           LogRateLimited(r.status().ToString());
-          for (Outcome* o : batch) KeepOrDrop(stopping, std::move(*o), retry_later, done, lost);
+          for (Outcome* o : batch) {
+            KeepOrDrop(stopping, r.status(), std::move(*o), retry_later, done, lost);
+          }
           continue;
         }
         for (size_t i = 0; i < batch.size(); ++i) {
@@ -711,7 +714,7 @@ class Worker::Impl {
         auto r = broker.Fail(job.queue, f);
         if (!r) {
           LogRateLimited(r.status().ToString());
-          KeepOrDrop(stopping, std::move(*o), retry_later, done, lost);
+          KeepOrDrop(stopping, r.status(), std::move(*o), retry_later, done, lost);
           continue;
         }
         r->kind == queue::FailOutcome::Kind::kLeaseLost ? ++lost : ++failed;
@@ -762,16 +765,19 @@ class Worker::Impl {
     }
   }
 
-  // An outcome that could not be written (Redis unreachable, or an error worth a retry) is
-  // kept while the lease is ours: the heartbeat keeps renewing the lease of a job whose
+  // An outcome that could not be written (Redis unreachable, or a transient error reply:
+  // redis::IsRetryable) is kept while the lease is ours: the heartbeat keeps renewing the lease of a job whose
   // outcome is pending, so a long job that ends during a short outage is still completed
   // once. Dropped when the heartbeat learns the lease was lost (the recovery sweep owns the
   // job), or, when the worker stops, once the lease it last renewed has run out. A write
-  // retried after the lease was recovered changes nothing: the token fences it.
-  static void KeepOrDrop(bool stopping, Outcome&& o, std::deque<Outcome>& retry_later,
+  // retried after the lease was recovered changes nothing: the token fences it. A permanent
+  // error drops the outcome at once: the lease, no longer renewed, expires and the job is
+  // recovered.
+  static void KeepOrDrop(bool stopping, const Status& error, Outcome&& o,
+                         std::deque<Outcome>& retry_later,
                          std::vector<std::shared_ptr<Execution>>& done, int64_t& lost) {
     const Execution& e = *o.execution;
-    bool gone = e.lease_lost.load() ||
+    bool gone = !redis::IsRetryable(error) || e.lease_lost.load() ||
                 (stopping && NowUnixMs() >= e.lease_valid_until_ms.load());
     if (!gone) {
       retry_later.push_back(std::move(o));
@@ -920,6 +926,10 @@ class Worker::Impl {
         if ((*r)[i] == queue::LeaseState::kCancelRequested) e.Cancel(CancelReason::kCancelled);
       }
     }
+    // The queues this worker serves stay in the registry, whatever Redis lost: schedulers
+    // promote and recover only the queues they know.
+    Status asserted = broker.AssertQueues(s.options.queues);
+    if (!asserted.ok()) LogRateLimited(asserted.ToString());
     WriteRecord(s, connection, snapshot.size());
   }
 

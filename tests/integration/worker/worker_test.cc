@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "bananas/client.h"
+#include "bananas/inspector.h"
 #include "bananas/worker.h"
 #include "scheduler/scheduler.h"
 #include "redis_server.h"
@@ -19,6 +20,12 @@ namespace {
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;
+
+int64_t NowUnixMsForTest() {
+  return std::chrono::duration_cast<milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 class WorkerTest : public ::testing::Test {
  protected:
@@ -428,6 +435,124 @@ TEST_F(WorkerTest, OutcomeWrittenAfterARedisOutageAtTheEndOfALongJob) {
   EXPECT_EQ(runs.load(), 1);
   worker->Stop();
   worker->Wait();
+  (*sched)->Stop();
+  (*sched)->Wait();
+}
+
+// Issue 13, item 4: the queue registry is lost (a failover, a restart without persistence:
+// here its key is deleted). A worker serving the queue puts it back at its next heartbeat,
+// so a scheduler started afterwards still promotes the queue's delayed job. Before, nothing
+// re-asserted a queue once a process had registered it, and the job stayed scheduled.
+TEST_F(WorkerTest, LostRegistryIsRestoredByTheWorkersServingIt) {
+  WorkerOptions o = Options();
+  o.queues = {"emails"};
+  auto worker = StartWorker(o);
+  JobSpec spec;
+  spec.name = "noop";
+  spec.queue = "emails";
+  spec.run_at_unix_ms = NowUnixMsForTest() + 1500;
+  auto submitted = client_->Submit(spec);
+  ASSERT_OK(submitted);
+  Server().Cli({"DEL", "bananas:queues"});
+
+  scheduler::SchedulerOptions so;
+  so.redis_url = Server().url();
+  so.lease_timeout = o.lease_timeout;
+  so.queue_refresh = milliseconds(200);
+  so.queue_discovery = std::chrono::hours(1);  // only the first scan, at start, before...
+  so.cron = false;
+  std::this_thread::sleep_for(milliseconds(50));
+  auto sched = scheduler::Scheduler::Create(so);
+  ASSERT_OK(sched);
+  ASSERT_OK((*sched)->Start());
+  Job job = WaitDone(submitted->id);
+  EXPECT_EQ(job.state, JobState::kCompleted);
+  (*sched)->Stop();
+  (*sched)->Wait();
+}
+
+// With no service using the queue any more, a scheduler still finds the queue by its keys,
+// so its delayed job is promoted (it waits pending for a worker).
+TEST_F(WorkerTest, SchedulerFindsQueuesTheRegistryLost) {
+  JobSpec spec;
+  spec.name = "noop";
+  spec.queue = "reports";
+  spec.run_at_unix_ms = NowUnixMsForTest() + 300;
+  auto submitted = client_->Submit(spec);
+  ASSERT_OK(submitted);
+  Server().Cli({"DEL", "bananas:queues"});
+  scheduler::SchedulerOptions so;
+  so.redis_url = Server().url();
+  so.queue_refresh = milliseconds(200);
+  so.recovery_interval = milliseconds(100);
+  so.cron = false;
+  auto sched = scheduler::Scheduler::Create(so);
+  ASSERT_OK(sched);
+  ASSERT_OK((*sched)->Start());
+  EXPECT_TRUE(WaitFor([&] {
+    auto job = client_->Get(submitted->id);
+    return job.ok() && job->state == JobState::kPending;
+  }, seconds(10)));
+  InspectorOptions io;
+  io.redis_url = Server().url();
+  auto inspector = Inspector::Connect(io);
+  ASSERT_OK(inspector);
+  auto queues = (*inspector)->Queues();
+  ASSERT_OK(queues);
+  bool listed = false;
+  for (const auto& q : *queues) listed = listed || q.name == "reports";
+  EXPECT_TRUE(listed) << "the found queue is back in the registry";
+  (*sched)->Stop();
+  (*sched)->Wait();
+}
+
+// A queue that holds nothing and that no service used for QUEUE_PRUNE_AFTER leaves the
+// registry; one that still holds a job (here a dead one) stays.
+TEST_F(WorkerTest, EmptyUnusedQueuesArePruned) {
+  JobSpec spec;
+  spec.name = "noop";
+  spec.queue = "gone";
+  spec.run_at_unix_ms = NowUnixMsForTest() + 100;
+  auto submitted = client_->Submit(spec);
+  ASSERT_OK(submitted);
+  ASSERT_OK(client_->Cancel(submitted->id));  // "gone" is empty now
+  JobSpec dead;
+  dead.name = "fail";
+  dead.queue = "kept";
+  dead.max_retries = 0;
+  auto failing = client_->Submit(dead);
+  ASSERT_OK(failing);
+  WorkerOptions o = Options();
+  o.queues = {"kept"};
+  {
+    auto worker = StartWorker(o);
+    EXPECT_EQ(WaitDone(failing->id).state, JobState::kFailed);
+    worker->Stop();
+    worker->Wait();
+  }
+  std::this_thread::sleep_for(milliseconds(200));
+  scheduler::SchedulerOptions so;
+  so.redis_url = Server().url();
+  so.recovery_interval = milliseconds(100);
+  so.queue_prune_after = milliseconds(100);
+  so.cron = false;
+  auto sched = scheduler::Scheduler::Create(so);
+  ASSERT_OK(sched);
+  ASSERT_OK((*sched)->Start());
+  InspectorOptions io;
+  io.redis_url = Server().url();
+  auto inspector = Inspector::Connect(io);
+  ASSERT_OK(inspector);
+  auto names = [&] {
+    std::vector<std::string> out;
+    auto queues = (*inspector)->Queues();
+    if (queues.ok()) {
+      for (const auto& q : *queues) out.push_back(q.name);
+    }
+    return out;
+  };
+  EXPECT_TRUE(WaitFor([&] { return names() == std::vector<std::string>{"kept"}; }, seconds(10)))
+      << ::testing::PrintToString(names());
   (*sched)->Stop();
   (*sched)->Wait();
 }

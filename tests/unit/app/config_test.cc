@@ -279,6 +279,17 @@ TEST(Config, PrefetchIsBounded) {
   EXPECT_EQ(config->worker_prefetch, 32);
 }
 
+TEST(Config, QueuePruneAfterIsADurationAndZeroMeansNever) {
+  EXPECT_EQ(ErrorOf({{"QUEUE_PRUNE_AFTER", "soon"}}, {}, Service::kScheduler).substr(0, 19),
+            "QUEUE_PRUNE_AFTER: ");
+  Result<Config> config = LoadConfig(Service::kScheduler, Env({}));
+  ASSERT_OK(config);
+  EXPECT_EQ(config->queue_prune_after, std::chrono::hours(168));
+  config = LoadConfig(Service::kScheduler, Env({{"QUEUE_PRUNE_AFTER", "0"}}));
+  ASSERT_OK(config);
+  EXPECT_EQ(config->queue_prune_after.count(), 0);
+}
+
 TEST(Config, UnknownOverrideIsRefused) {
   EXPECT_EQ(ErrorOf({}, {{"WORKER_CONCURENCY", "3"}}), "unknown setting \"WORKER_CONCURENCY\"");
 }
@@ -290,7 +301,7 @@ TEST(Config, EveryServiceValidatesEveryVariable) {
 }
 
 TEST(Config, EveryVariableHasAFlagAndAService) {
-  ASSERT_EQ(Variables().size(), 22u);
+  ASSERT_EQ(Variables().size(), 23u);
   for (const Variable& variable : Variables()) {
     EXPECT_FALSE(variable.flag.empty()) << variable.name;
     EXPECT_FALSE(variable.help.empty()) << variable.name;
