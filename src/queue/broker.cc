@@ -91,8 +91,19 @@ LeasedJob LeasedFromReply(Reply& f, std::string_view queue, int64_t leased_unix_
   return j;
 }
 
-// Records the queue in the registry once per Broker; idempotent in Redis too.
 }  // namespace
+
+int64_t PendingDepth(int64_t list_length, const redis::Reply& stale) {
+  int64_t tombstones = stale.is_string() ? std::strtoll(stale.str.c_str(), nullptr, 10) : 0;
+  return std::max<int64_t>(list_length - std::max<int64_t>(tombstones, 0), 0);
+}
+
+redis::Command StaleCountsCommand(const Keys& keys, std::string_view queue) {
+  redis::Command c("HMGET");
+  c.Arg(keys.Stale(queue));
+  for (int i = 0; i < kPriorityCount; ++i) c.Arg(PriorityName(static_cast<Priority>(i)));
+  return c;
+}
 
 Broker::Broker(redis::Connection& connection, BrokerOptions options, const Clock& clock)
     : connection_(connection),
@@ -103,6 +114,7 @@ Broker::Broker(redis::Connection& connection, BrokerOptions options, const Clock
 
 double Broker::Random01() { return std::uniform_real_distribution<double>(0.0, 1.0)(rng_); }
 
+// Records the queue in the registry once per Broker; idempotent in Redis too.
 Status Broker::RegisterQueue(std::string_view queue) {
   if (registered_queues_.contains(std::string(queue))) return Status::Ok();
   auto reply = connection_.Run(redis::Command("SADD").Arg(keys_.QueueRegistry()).Arg(queue));
@@ -208,12 +220,15 @@ Result<std::vector<LeasedJob>> Broker::Dequeue(const DequeueRequest& request) {
                                    keys_.Leases(q),
                                    keys_.JobPrefix(q),
                                    keys_.IdleWorkers(q),
-                                   keys_.InboxPrefix(q)};
+                                   keys_.InboxPrefix(q),
+                                   keys_.Marker(q),
+                                   keys_.Stale(q),
+                                   keys_.ScanCursors(q)};
   int64_t now = clock_.NowMs();
   std::vector<std::string> args = {
       ToString(now), ToString(options_.lease_ms),
       ToString(request.leaving ? 0 : std::max(request.max_jobs, 1)),
-      ToString(options_.type_filter_scan)};
+      ToString(std::max(options_.type_filter_scan, 1))};
   std::string served;
   for (Priority p : request.priorities) served += PriorityName(p).front();
   args.push_back(served.empty() ? "hnl" : served);
@@ -361,11 +376,7 @@ Result<JobState> Broker::Watch(std::string_view id) {
 Result<CancelOutcome> Broker::Cancel(std::string_view id) {
   std::string_view q = QueueOfJobId(id);
   if (q.empty()) return CancelOutcome::kNotFound;
-  std::vector<std::string> keys = {keys_.Pending(q, Priority::kHigh),
-                                   keys_.Pending(q, Priority::kNormal),
-                                   keys_.Pending(q, Priority::kLow),
-                                   keys_.Scheduled(q),
-                                   keys_.Retry(q),
+  std::vector<std::string> keys = {keys_.Stale(q), keys_.Scheduled(q), keys_.Retry(q),
                                    keys_.Job(q, id)};
   std::vector<std::string> args = {ToString(clock_.NowMs()), std::string(id),
                                    ToString(options_.result_ttl_failure_ms)};
@@ -444,16 +455,22 @@ Result<QueueCounts> Broker::Counts(std::string_view queue) {
   p.Add(redis::Command("ZCARD").Arg(keys_.Leases(queue)));
   p.Add(redis::Command("ZCARD").Arg(keys_.Retry(queue)));
   p.Add(redis::Command("ZCARD").Arg(keys_.Dead(queue)));
+  p.Add(StaleCountsCommand(keys_, queue));
   auto replies = connection_.Run(p);
   if (!replies) return replies.status().WithContext("queue.Counts");
-  for (const auto& r : *replies) {
-    if (!r.is_integer()) return BadShape("queue.Counts", r);
-  }
   const auto& r = *replies;
+  for (size_t i = 0; i + 1 < r.size(); ++i) {
+    if (!r[i].is_integer()) return BadShape("queue.Counts", r[i]);
+  }
+  if (r.size() != 9 || !r[8].is_array() || r[8].elements.size() != kPriorityCount) {
+    return BadShape("queue.Counts", r.back());
+  }
   QueueCounts c;
   c.queue = std::string(queue);
   c.paused = r[0].integer == 1;
-  for (int i = 0; i < kPriorityCount; ++i) c.pending[i] = r[1 + i].integer;
+  for (int i = 0; i < kPriorityCount; ++i) {
+    c.pending[i] = PendingDepth(r[1 + i].integer, r[8].elements[static_cast<size_t>(i)]);
+  }
   c.scheduled = r[4].integer;
   c.active = r[5].integer;
   c.retrying = r[6].integer;

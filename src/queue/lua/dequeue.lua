@@ -9,9 +9,13 @@
 -- KEYS[6] <p>:{q}:job:            prefix of job hashes
 -- KEYS[7] <p>:{q}:idle            zset "<lease ms> <worker id>" -> registration expiry (ms)
 -- KEYS[8] <p>:{q}:inbox:          prefix of idle workers' inboxes
+-- KEYS[9] <p>:{q}:marker          worker wake-up tokens
+-- KEYS[10] <p>:{q}:stale          hash priority -> tombstones in that pending list
+-- KEYS[11] <p>:{q}:scan           hash filter -> where its next middle window starts
 -- Derived: KEYS[6]..id, the job hash; KEYS[8]..worker, the inbox: same {q} tag, same slot.
 -- ARGV[1] now (unix ms)   ARGV[2] lease length (ms)   ARGV[3] N, the most jobs to take
--- ARGV[4] scan limit: with a type filter, how many of the oldest ids per priority to look at
+-- ARGV[4] W, the scan window: with a type filter, how many ids each of its three windows
+--         looks at per priority (below)
 -- ARGV[5] priorities this worker serves, as letters: 'hnl' all, 'h' only high, 'nl' ...
 -- ARGV[6] worker id for hand-off ('' = none: a worker with a filter never registers)
 -- ARGV[7] '1' if this worker may be registered idle: take back the registration and empty
@@ -23,18 +27,38 @@
 --          inbox job as the string enqueue.lua stored (lease.lua encode_leased), a job leased
 --          here as an array {id, token, attempts, max_retries, timeout_ms, name, payload,
 --          priority, created, recoveries, run_at}.
--- Guarantee: an id leaves a pending list only by entering leases with a new fencing token
---          (the job's token field, incremented at every lease), in one atomic step. A higher
---          priority is always emptied first. A job whose type is not in the filter is never
---          taken: it stays where it is, in order; so is a job of a priority the worker does
---          not serve. A worker that leases nothing and serves every type and priority is
---          registered idle in the same step (enqueue.lua then leases new jobs to its inbox);
---          taking back the registration and emptying the inbox are one step too, so a job
---          handed over is never left behind unseen.
+-- Tombstones: a pending list may hold ids whose job is no longer pending (cancel.lua leaves
+--          them; so does a filtered lease from the middle of a list, below). They are counted
+--          per priority in KEYS[10] (queue depth = LLEN - that count) and dropped, uncounted,
+--          when a dequeue reaches them; lease.lua leases only pending jobs. Without a filter,
+--          a call that drops MAX_DROPPED of them stops (strict priority: it does not go on to
+--          a lower priority), returns what it has, registers nothing and leaves a wake-up
+--          token, so a worker comes back at once.
+-- Type filter: three windows of W ids per priority, each oldest first: the oldest W (the
+--          tail), a middle window that starts where the previous call of the same filter
+--          (KEYS[11], per priority and set of types) stopped and wraps around to the tail
+--          when it reaches the newest W, and the newest W (the head). The middle window is
+--          what keeps a filtered worker live behind any number of jobs it does not serve: a
+--          served job is reached within ceil(len / W) calls that come back empty from a fresh
+--          cursor, 2 * ceil(len / W) from anywhere, for a list nobody else changes. Leased
+--          ids and tombstones met are removed from the two end windows (LSET to REMOVED,
+--          then one LREM from the nearer end: O(W)); in the middle window a leased job's id
+--          stays in place as a counted tombstone, since removing it would cost O(len).
+-- Guarantee: a job is leased only while its state is pending, with a new fencing token (the
+--          job's token field, incremented at every lease), its id entering leases in the same
+--          atomic step. A higher priority is always emptied first. A job whose type is not in
+--          the filter is never taken: it stays where it is, in order; so is a job of a
+--          priority the worker does not serve. A worker that leases nothing and serves every
+--          type and priority is registered idle in the same step (enqueue.lua then leases new
+--          jobs to its inbox); taking back the registration and emptying the inbox are one
+--          step too, so a job handed over is never left behind unseen.
 -- Complexity: without a filter, per job one HMGET and one HSET; per call one RPOP (with a
 --          count) per priority and one ZADD (per 500 jobs), plus ZREM + LRANGE when it may be
---          registered. With a filter, O(scan limit) HGETs per priority.
--- Note: an id with no job hash (impossible unless someone deleted keys by hand) is dropped.
+--          registered; one more RPOP and an HMGET per tombstone met (at most MAX_DROPPED).
+--          With a filter, per priority at most 3W HMGETs, three LRANGEs (the middle one
+--          O(offset / 128) to reach) and two LREMs of O(W).
+-- Note: an id with no job hash (a tombstone whose hash expired, or keys deleted by hand) is
+--          dropped like any tombstone.
 -- #include lease.lua
 local paused = KEYS[1]
 local pending = {KEYS[2], KEYS[3], KEYS[4]}
@@ -43,11 +67,17 @@ local leases = KEYS[5]
 local job_prefix = KEYS[6]
 local idle = KEYS[7]
 local inbox_prefix = KEYS[8]
+local marker = KEYS[9]
+local stale = KEYS[10]
+local scan = KEYS[11]
+
+local MAX_DROPPED = 1000  -- tombstones one unfiltered call may drop: ~1000 HMGETs at most
+local REMOVED = ''        -- marks an entry for LREM; never a job id (enqueue.lua refuses '')
 
 local now = tonumber(ARGV[1])
 local deadline = now + tonumber(ARGV[2])
 local max_jobs = tonumber(ARGV[3])
-local scan_limit = tonumber(ARGV[4])
+local W = tonumber(ARGV[4])
 local worker = ARGV[6]
 local registration = ARGV[2] .. ' ' .. worker
 
@@ -66,41 +96,99 @@ if redis.call('EXISTS', paused) == 1 then return jobs end
 
 local served = ARGV[5]
 local filter = nil
+local filter_id = nil
 if #ARGV >= 9 then
   filter = {}
-  for i = 9, #ARGV do filter[ARGV[i]] = true end
+  local types = {}
+  for i = 9, #ARGV do
+    filter[ARGV[i]] = true
+    types[#types + 1] = ARGV[i]
+  end
+  table.sort(types)
+  filter_id = redis.sha1hex(table.concat(types, '\n'))
 end
 
 local leased = {}  -- deadline, id, deadline, id, ...: one ZADD for the whole batch
-local function lease(id, priority)
-  local job = lease_job(job_prefix .. id, id, priority, now)
-  if not job then return end
+local stale_delta = {0, 0, 0}  -- change of each priority's tombstone count
+local function lease(id, p)
+  local job = lease_job(job_prefix .. id, id, priority_names[p], now)
+  if not job then return false end
   leased[#leased + 1] = deadline
   leased[#leased + 1] = id
   jobs[#jobs + 1] = job
+  return true
 end
 
+-- Type filter: looks at the ids of pending[p] at offsets [from, to) from the tail (0 = the
+-- oldest), oldest first, until the batch is full, and leases the served pending ones. With
+-- `remove`, a leased job's entry and every tombstone met are overwritten with REMOVED for
+-- one LREM afterwards; without, they stay (the leased one as a new tombstone). Returns how
+-- many entries were overwritten and the offset after the last one looked at.
+local function scan_window(p, from, to, remove)
+  if from >= to or #jobs >= max_jobs then return 0, from end
+  local list = pending[p]
+  local ids = redis.call('LRANGE', list, -to, -from - 1)  -- index -(k + 1) is offset k
+  local marked, offset = 0, from
+  for i = #ids, 1, -1 do
+    if #jobs >= max_jobs then break end
+    local id = ids[i]
+    local f = redis.call('HMGET', job_prefix .. id, 'name', 'state')
+    local take = f[2] == 'pending' and filter[f[1]]
+    if take then lease(id, p) end  -- cannot fail: the job is pending
+    if remove and (take or f[2] ~= 'pending') then
+      redis.call('LSET', list, -offset - 1, REMOVED)
+      marked = marked + 1
+      if not take then stale_delta[p] = stale_delta[p] - 1 end
+    elseif take then
+      stale_delta[p] = stale_delta[p] + 1
+    end
+    offset = offset + 1
+  end
+  return marked, offset
+end
+
+local more = false  -- stopped on MAX_DROPPED: the list may hold more jobs
 local letters = {'h', 'n', 'l'}
 for p = 1, 3 do
   if #jobs >= max_jobs then break end
   if not string.find(served, letters[p], 1, true) then
     -- not served by this worker: skip, and never take from it
   elseif filter == nil then
-    local ids = redis.call('RPOP', pending[p], max_jobs - #jobs)
-    if ids then
-      for _, id in ipairs(ids) do lease(id, priority_names[p]) end
-    end
+    local dropped = 0
+    repeat
+      local want = max_jobs - #jobs
+      local ids = redis.call('RPOP', pending[p], want)
+      if not ids then break end
+      for _, id in ipairs(ids) do
+        if not lease(id, p) then dropped = dropped + 1 end
+      end
+      if #ids < want then break end  -- the list is empty now
+      more = dropped >= MAX_DROPPED and #jobs < max_jobs
+    until #jobs >= max_jobs or more
+    stale_delta[p] = -dropped
+    if more then break end
   else
-    local window = redis.call('LRANGE', pending[p], -scan_limit, -1)
-    for i = #window, 1, -1 do  -- the tail is the oldest
-      if #jobs >= max_jobs then break end
-      local id = window[i]
-      local name = redis.call('HGET', job_prefix .. id, 'name')
-      if name and filter[name] then
-        redis.call('LREM', pending[p], -1, id)
-        lease(id, priority_names[p])
+    local list = pending[p]
+    local len = redis.call('LLEN', list)
+    local head_from = math.max(W, len - W)  -- the newest window: [head_from, len)
+    local tail_marked = scan_window(p, 0, math.min(W, len), true)
+    if len > 2 * W then
+      local field = letters[p] .. ':' .. filter_id
+      local cursor = tonumber(redis.call('HGET', scan, field)) or 0
+      local from = math.max(cursor, W)
+      local _, stopped = scan_window(p, from, math.min(from + W, head_from), false)
+      -- Removals from the tail window moved every later id that much closer to the tail.
+      local next_cursor = stopped - tail_marked
+      if stopped >= head_from then next_cursor = 0 end  -- the pass is over: start again
+      if next_cursor > W then
+        redis.call('HSET', scan, field, next_cursor)
+      elseif cursor > 0 then
+        redis.call('HDEL', scan, field)
       end
     end
+    local head_marked = scan_window(p, head_from, len, true)
+    if tail_marked > 0 then redis.call('LREM', list, -tail_marked, REMOVED) end
+    if head_marked > 0 then redis.call('LREM', list, head_marked, REMOVED) end
   end
 end
 -- One ZADD per batch instead of one per job (in chunks: unpack has a stack limit). Still
@@ -108,9 +196,20 @@ end
 for i = 1, #leased, 1000 do
   redis.call('ZADD', leases, unpack(leased, i, math.min(i + 999, #leased)))
 end
--- Nothing here: register idle, and drop registrations that expired (crashed workers').
-if #jobs == 0 and worker ~= '' and ARGV[7] ~= '2' and filter == nil and served == 'hnl' then
+for p = 1, 3 do
+  if stale_delta[p] ~= 0 then
+    local left = redis.call('HINCRBY', stale, priority_names[p], stale_delta[p])
+    if left <= 0 then redis.call('HDEL', stale, priority_names[p]) end
+  end
+end
+if more and redis.call('LLEN', marker) < 8 then redis.call('LPUSH', marker, '1') end
+-- Nothing here: register idle, and drop registrations that expired (crashed workers'). Every
+-- pending list was found empty, so no tombstone is left: the count is reset, which also
+-- corrects it after an enqueue's hand-off popped a tombstone (it does not count them).
+if #jobs == 0 and not more and worker ~= '' and ARGV[7] ~= '2' and filter == nil and
+    served == 'hnl' then
   redis.call('ZREMRANGEBYSCORE', idle, '-inf', '(' .. now)
   redis.call('ZADD', idle, now + tonumber(ARGV[8]), registration)
+  redis.call('DEL', stale)
 end
 return jobs

@@ -3,15 +3,16 @@
 -- an enqueue that hands it straight to an idle worker.
 --
 -- lease_job(job_key, id, priority, now): the job leased with a new fencing token (its
--- `token` field + 1) and counted as a new attempt; nil when the hash is missing. Returns the
+-- `token` field + 1) and counted as a new attempt; nil when the hash is missing or the job is
+-- not pending (a tombstone: cancel.lua leaves a cancelled job's id in its list). Returns the
 -- fields a worker needs, in this order:
 --   {id, token, attempts, max_retries, timeout_ms, name, payload, priority, created,
 --    recoveries, run_at}
 -- The caller adds the id to the lease set (deadline) in the same script.
 local function lease_job(job_key, id, priority, now)
   local f = redis.call('HMGET', job_key, 'name', 'payload', 'attempts', 'max_retries',
-                       'timeout_ms', 'created', 'recoveries', 'token', 'run_at')
-  if not f[1] then return nil end
+                       'timeout_ms', 'created', 'recoveries', 'token', 'run_at', 'state')
+  if f[10] ~= 'pending' then return nil end
   local attempts = (tonumber(f[3]) or 0) + 1
   local token = (tonumber(f[8]) or 0) + 1
   redis.call('HSET', job_key, 'state', 'active', 'attempts', attempts, 'token', token,
