@@ -41,6 +41,10 @@ std::string ToString(int64_t v) { return std::to_string(v); }
 // A leased job's fields, in lease.lua's order.
 constexpr size_t kLeasedFields = 11;
 
+// dequeue.lua drops at most 1000 tombstones per call (MAX_DROPPED); Dequeue calls it up to
+// this many times while it leased nothing and says more may follow.
+constexpr int kDequeueRounds = 8;
+
 // lease.lua encode_leased (every field as <length>:<bytes>) back into the array reply a
 // dequeue gives for a job it leased itself.
 Result<Reply> DecodeHanded(std::string_view encoded) {
@@ -221,12 +225,11 @@ Result<std::vector<LeasedJob>> Broker::Dequeue(const DequeueRequest& request) {
                                    keys_.JobPrefix(q),
                                    keys_.IdleWorkers(q),
                                    keys_.InboxPrefix(q),
-                                   keys_.Marker(q),
-                                   keys_.Stale(q),
-                                   keys_.ScanCursors(q)};
-  int64_t now = clock_.NowMs();
+                                   keys_.Stale(q)};
+  // Only a type-filtered dequeue uses the scan cursors: each key costs every call.
+  if (!request.job_types.empty()) keys.push_back(keys_.ScanCursors(q));
   std::vector<std::string> args = {
-      ToString(now), ToString(options_.lease_ms),
+      "", ToString(options_.lease_ms),
       ToString(request.leaving ? 0 : std::max(request.max_jobs, 1)),
       ToString(std::max(options_.type_filter_scan, 1))};
   std::string served;
@@ -236,21 +239,31 @@ Result<std::vector<LeasedJob>> Broker::Dequeue(const DequeueRequest& request) {
   args.emplace_back(request.leaving ? "2" : request.may_be_registered ? "1" : "0");
   args.push_back(ToString(request.idle_registration.count()));
   args.insert(args.end(), request.job_types.begin(), request.job_types.end());
-  auto reply = connection_.Eval(ScriptNamed("dequeue"), keys, args);
-  if (!reply) return reply.status().WithContext("queue.Dequeue");
-  if (!reply->is_array()) return BadShape("queue.Dequeue", *reply);
   std::vector<LeasedJob> jobs;
-  jobs.reserve(reply->elements.size());
-  for (auto& e : reply->elements) {
-    if (e.is_string()) {  // handed to this worker's inbox by enqueue.lua
-      auto decoded = DecodeHanded(e.str);
-      if (!decoded) return decoded.status().WithContext("queue.Dequeue");
-      jobs.push_back(LeasedFromReply(*decoded, q, now));
-    } else if (e.is_array() && e.elements.size() == kLeasedFields) {
-      jobs.push_back(LeasedFromReply(e, q, now));
-    } else {
-      return BadShape("queue.Dequeue", *reply);
+  // A call that dropped MAX_DROPPED tombstones (cancelled jobs' ids) stops and says so
+  // with a trailing 1; with nothing leased yet, call again, a bounded number of times.
+  for (int round = 0; round < kDequeueRounds; ++round) {
+    int64_t now = clock_.NowMs();
+    args[0] = ToString(now);
+    if (round > 0) args[6] = "0";  // the first call took back the registration and inbox
+    auto reply = connection_.Eval(ScriptNamed("dequeue"), keys, args);
+    if (!reply) return reply.status().WithContext("queue.Dequeue");
+    if (!reply->is_array()) return BadShape("queue.Dequeue", *reply);
+    bool more = !reply->elements.empty() && reply->elements.back().is_integer();
+    if (more) reply->elements.pop_back();
+    jobs.reserve(reply->elements.size());
+    for (auto& e : reply->elements) {
+      if (e.is_string()) {  // handed to this worker's inbox by enqueue.lua
+        auto decoded = DecodeHanded(e.str);
+        if (!decoded) return decoded.status().WithContext("queue.Dequeue");
+        jobs.push_back(LeasedFromReply(*decoded, q, now));
+      } else if (e.is_array() && e.elements.size() == kLeasedFields) {
+        jobs.push_back(LeasedFromReply(e, q, now));
+      } else {
+        return BadShape("queue.Dequeue", *reply);
+      }
     }
+    if (!more || !jobs.empty()) break;
   }
   return jobs;
 }

@@ -203,6 +203,8 @@ class Broker {
       const std::vector<std::string>& ids);
 
   // Leases up to request.max_jobs jobs of one queue; empty when paused or nothing matches.
+  // Ids of cancelled jobs met on the way are dropped: up to 8 script calls of 1000 each
+  // while nothing is leased; past that it returns empty and a later call goes on.
   [[nodiscard]] Result<std::vector<LeasedJob>> Dequeue(const DequeueRequest& request);
 
   // Renews leases of one queue. One LeaseState per ref, in order.

@@ -9,9 +9,9 @@
 -- KEYS[6] <p>:{q}:job:            prefix of job hashes
 -- KEYS[7] <p>:{q}:idle            zset "<lease ms> <worker id>" -> registration expiry (ms)
 -- KEYS[8] <p>:{q}:inbox:          prefix of idle workers' inboxes
--- KEYS[9] <p>:{q}:marker          worker wake-up tokens
--- KEYS[10] <p>:{q}:stale          hash priority -> tombstones in that pending list
--- KEYS[11] <p>:{q}:scan           hash filter -> where its next middle window starts
+-- KEYS[9] <p>:{q}:stale           hash priority -> tombstones in that pending list
+-- KEYS[10] <p>:{q}:scan           hash filter -> where its next middle window starts (given
+--                                 with a type filter only: one key less on the hot path)
 -- Derived: KEYS[6]..id, the job hash; KEYS[8]..worker, the inbox: same {q} tag, same slot.
 -- ARGV[1] now (unix ms)   ARGV[2] lease length (ms)   ARGV[3] N, the most jobs to take
 -- ARGV[4] W, the scan window: with a type filter, how many ids each of its three windows
@@ -26,14 +26,14 @@
 -- Returns: {} if paused (inbox jobs aside) or nothing matches, else one entry per job: an
 --          inbox job as the string enqueue.lua stored (lease.lua encode_leased), a job leased
 --          here as an array {id, token, attempts, max_retries, timeout_ms, name, payload,
---          priority, created, recoveries, run_at}.
+--          priority, created, recoveries, run_at}; then, when the call stopped after
+--          dropping MAX_DROPPED tombstones, the integer 1: call again.
 -- Tombstones: a pending list may hold ids whose job is no longer pending (cancel.lua leaves
 --          them; so does a filtered lease from the middle of a list, below). They are counted
 --          per priority in KEYS[10] (queue depth = LLEN - that count) and dropped, uncounted,
 --          when a dequeue reaches them; lease.lua leases only pending jobs. Without a filter,
 --          a call that drops MAX_DROPPED of them stops (strict priority: it does not go on to
---          a lower priority), returns what it has, registers nothing and leaves a wake-up
---          token, so a worker comes back at once.
+--          a lower priority), returns what it has with a trailing 1, and registers nothing.
 -- Type filter: three windows of W ids per priority, each oldest first: the oldest W (the
 --          tail), a middle window that starts where the previous call of the same filter
 --          (KEYS[11], per priority and set of types) stopped and wraps around to the tail
@@ -67,28 +67,28 @@ local leases = KEYS[5]
 local job_prefix = KEYS[6]
 local idle = KEYS[7]
 local inbox_prefix = KEYS[8]
-local marker = KEYS[9]
-local stale = KEYS[10]
-local scan = KEYS[11]
+local stale = KEYS[9]
 
 local MAX_DROPPED = 1000  -- tombstones one unfiltered call may drop: ~1000 HMGETs at most
-local REMOVED = ''        -- marks an entry for LREM; never a job id (enqueue.lua refuses '')
 
 local now = tonumber(ARGV[1])
 local deadline = now + tonumber(ARGV[2])
 local max_jobs = tonumber(ARGV[3])
-local W = tonumber(ARGV[4])
 local worker = ARGV[6]
 local registration = ARGV[2] .. ' ' .. worker
 
 local jobs = {}
+local n_jobs = 0  -- the length of jobs, kept by hand (the # operator searches the table)
 if worker ~= '' and ARGV[7] ~= '0' then
   redis.call('ZREM', idle, registration)
   local inbox = inbox_prefix .. worker
   local handed = redis.call('LRANGE', inbox, 0, -1)
   if #handed > 0 then
     redis.call('DEL', inbox)
-    for i = #handed, 1, -1 do jobs[#jobs + 1] = handed[i] end  -- oldest (tail) first
+    for i = #handed, 1, -1 do  -- oldest (tail) first
+      n_jobs = n_jobs + 1
+      jobs[n_jobs] = handed[i]
+    end
   end
 end
 
@@ -96,118 +96,129 @@ if redis.call('EXISTS', paused) == 1 then return jobs end
 
 local served = ARGV[5]
 local filter = nil
-local filter_id = nil
 if #ARGV >= 9 then
   filter = {}
-  local types = {}
-  for i = 9, #ARGV do
-    filter[ARGV[i]] = true
-    types[#types + 1] = ARGV[i]
-  end
-  table.sort(types)
-  filter_id = redis.sha1hex(table.concat(types, '\n'))
+  for i = 9, #ARGV do filter[ARGV[i]] = true end
 end
 
 local leased = {}  -- deadline, id, deadline, id, ...: one ZADD for the whole batch
-local stale_delta = {0, 0, 0}  -- change of each priority's tombstone count
+local n_leased = 0
 local function lease(id, p)
   local job = lease_job(job_prefix .. id, id, priority_names[p], now)
   if not job then return false end
-  leased[#leased + 1] = deadline
-  leased[#leased + 1] = id
-  jobs[#jobs + 1] = job
+  leased[n_leased + 1] = deadline
+  leased[n_leased + 2] = id
+  n_leased = n_leased + 2
+  n_jobs = n_jobs + 1
+  jobs[n_jobs] = job
   return true
 end
 
--- Type filter: looks at the ids of pending[p] at offsets [from, to) from the tail (0 = the
--- oldest), oldest first, until the batch is full, and leases the served pending ones. With
--- `remove`, a leased job's entry and every tombstone met are overwritten with REMOVED for
--- one LREM afterwards; without, they stay (the leased one as a new tombstone). Returns how
--- many entries were overwritten and the offset after the last one looked at.
-local function scan_window(p, from, to, remove)
-  if from >= to or #jobs >= max_jobs then return 0, from end
-  local list = pending[p]
-  local ids = redis.call('LRANGE', list, -to, -from - 1)  -- index -(k + 1) is offset k
-  local marked, offset = 0, from
-  for i = #ids, 1, -1 do
-    if #jobs >= max_jobs then break end
-    local id = ids[i]
-    local f = redis.call('HMGET', job_prefix .. id, 'name', 'state')
-    local take = f[2] == 'pending' and filter[f[1]]
-    if take then lease(id, p) end  -- cannot fail: the job is pending
-    if remove and (take or f[2] ~= 'pending') then
-      redis.call('LSET', list, -offset - 1, REMOVED)
-      marked = marked + 1
-      if not take then stale_delta[p] = stale_delta[p] - 1 end
-    elseif take then
-      stale_delta[p] = stale_delta[p] + 1
-    end
-    offset = offset + 1
+-- Type filter only (defined here so that the unfiltered path does not pay for it).
+local W, scan, filter_id, scan_window, uncount, delta
+if filter then
+  W = tonumber(ARGV[4])
+  scan = KEYS[10]
+  local types = {}
+  for i = 9, #ARGV do types[#types + 1] = ARGV[i] end
+  table.sort(types)
+  filter_id = redis.sha1hex(table.concat(types, '\n'))
+  local REMOVED = ''  -- marks an entry for LREM; never a job id (enqueue.lua refuses '')
+  uncount = function(p, n)  -- n tombstones more (n > 0) or fewer in pending[p]
+    local left = redis.call('HINCRBY', stale, priority_names[p], n)
+    if left <= 0 then redis.call('HDEL', stale, priority_names[p]) end
   end
-  return marked, offset
+  -- Looks at the ids of pending[p] at offsets [from, to) from the tail (0 = the oldest),
+  -- oldest first, until the batch is full, and leases the served pending ones. With
+  -- `remove`, a leased job's entry and every tombstone met are overwritten with REMOVED and
+  -- deleted by one LREM from `remove`'s end (-1 the tail, 1 the head): O(W); without, they
+  -- stay (the leased one as a new tombstone). Adds the change of the tombstone count to
+  -- `delta`; returns how many entries were deleted and the offset after the last one
+  -- looked at.
+  scan_window = function(p, from, to, remove)
+    if from >= to or n_jobs >= max_jobs then return 0, from end
+    local list = pending[p]
+    local ids = redis.call('LRANGE', list, -to, -from - 1)  -- index -(k + 1) is offset k
+    local marked, offset = 0, from
+    for i = #ids, 1, -1 do
+      if n_jobs >= max_jobs then break end
+      local id = ids[i]
+      local f = redis.call('HMGET', job_prefix .. id, 'name', 'state')
+      local take = f[2] == 'pending' and filter[f[1]]
+      if take then lease(id, p) end  -- cannot fail: the job is pending
+      if remove and (take or f[2] ~= 'pending') then
+        redis.call('LSET', list, -offset - 1, REMOVED)
+        marked = marked + 1
+        if not take then delta = delta - 1 end
+      elseif take then
+        delta = delta + 1
+      end
+      offset = offset + 1
+    end
+    if marked > 0 then redis.call('LREM', list, remove * marked, REMOVED) end
+    return marked, offset
+  end
 end
 
 local more = false  -- stopped on MAX_DROPPED: the list may hold more jobs
 local letters = {'h', 'n', 'l'}
 for p = 1, 3 do
-  if #jobs >= max_jobs then break end
+  if n_jobs >= max_jobs then break end
   if not string.find(served, letters[p], 1, true) then
     -- not served by this worker: skip, and never take from it
   elseif filter == nil then
     local dropped = 0
     repeat
-      local want = max_jobs - #jobs
+      local want = max_jobs - n_jobs
       local ids = redis.call('RPOP', pending[p], want)
       if not ids then break end
-      for _, id in ipairs(ids) do
-        if not lease(id, p) then dropped = dropped + 1 end
+      local popped = #ids
+      for i = 1, popped do
+        if not lease(ids[i], p) then dropped = dropped + 1 end
       end
-      if #ids < want then break end  -- the list is empty now
-      more = dropped >= MAX_DROPPED and #jobs < max_jobs
-    until #jobs >= max_jobs or more
-    stale_delta[p] = -dropped
+      if popped < want then break end  -- the list is empty now
+      more = dropped >= MAX_DROPPED and n_jobs < max_jobs
+    until n_jobs >= max_jobs or more
+    if dropped > 0 and redis.call('HINCRBY', stale, priority_names[p], -dropped) <= 0 then
+      redis.call('HDEL', stale, priority_names[p])
+    end
     if more then break end
   else
-    local list = pending[p]
-    local len = redis.call('LLEN', list)
-    local head_from = math.max(W, len - W)  -- the newest window: [head_from, len)
-    local tail_marked = scan_window(p, 0, math.min(W, len), true)
-    if len > 2 * W then
+    delta = 0
+    local len = redis.call('LLEN', pending[p])
+    local tail_end = math.min(W, len)
+    local deleted = scan_window(p, 0, tail_end, -1)
+    len, tail_end = len - deleted, tail_end - deleted
+    local head_from = math.max(tail_end, len - W)  -- the newest window: [head_from, len)
+    if head_from > tail_end and n_jobs < max_jobs then
+      -- The cursor is an offset in the list as the previous call left it; this call's
+      -- deletions from the tail window moved it `deleted` closer to the tail.
       local field = letters[p] .. ':' .. filter_id
       local cursor = tonumber(redis.call('HGET', scan, field)) or 0
-      local from = math.max(cursor, W)
+      local from = math.max(cursor - deleted, tail_end)
       local _, stopped = scan_window(p, from, math.min(from + W, head_from), false)
-      -- Removals from the tail window moved every later id that much closer to the tail.
-      local next_cursor = stopped - tail_marked
-      if stopped >= head_from then next_cursor = 0 end  -- the pass is over: start again
-      if next_cursor > W then
-        redis.call('HSET', scan, field, next_cursor)
+      if stopped >= head_from then stopped = 0 end  -- the pass is over: start again
+      if stopped > 0 then
+        redis.call('HSET', scan, field, stopped)
       elseif cursor > 0 then
         redis.call('HDEL', scan, field)
       end
     end
-    local head_marked = scan_window(p, head_from, len, true)
-    if tail_marked > 0 then redis.call('LREM', list, -tail_marked, REMOVED) end
-    if head_marked > 0 then redis.call('LREM', list, head_marked, REMOVED) end
+    scan_window(p, head_from, len, 1)
+    if delta ~= 0 then uncount(p, delta) end
   end
 end
 -- One ZADD per batch instead of one per job (in chunks: unpack has a stack limit). Still
 -- inside this script, so the ids are never out of both pending and leases.
-for i = 1, #leased, 1000 do
-  redis.call('ZADD', leases, unpack(leased, i, math.min(i + 999, #leased)))
+for i = 1, n_leased, 1000 do
+  redis.call('ZADD', leases, unpack(leased, i, math.min(i + 999, n_leased)))
 end
-for p = 1, 3 do
-  if stale_delta[p] ~= 0 then
-    local left = redis.call('HINCRBY', stale, priority_names[p], stale_delta[p])
-    if left <= 0 then redis.call('HDEL', stale, priority_names[p]) end
-  end
-end
-if more and redis.call('LLEN', marker) < 8 then redis.call('LPUSH', marker, '1') end
+if more then
+  jobs[n_jobs + 1] = 1
 -- Nothing here: register idle, and drop registrations that expired (crashed workers'). Every
 -- pending list was found empty, so no tombstone is left: the count is reset, which also
 -- corrects it after an enqueue's hand-off popped a tombstone (it does not count them).
-if #jobs == 0 and not more and worker ~= '' and ARGV[7] ~= '2' and filter == nil and
-    served == 'hnl' then
+elseif n_jobs == 0 and worker ~= '' and ARGV[7] ~= '2' and filter == nil and served == 'hnl' then
   redis.call('ZREMRANGEBYSCORE', idle, '-inf', '(' .. now)
   redis.call('ZADD', idle, now + tonumber(ARGV[8]), registration)
   redis.call('DEL', stale)
