@@ -17,8 +17,10 @@ local function lease_job(job_key, id, priority, now)
   local token = (tonumber(f[8]) or 0) + 1
   redis.call('HSET', job_key, 'state', 'active', 'attempts', attempts, 'token', token,
              'started', now, 'updated', now)
-  return {id, token, attempts, tonumber(f[4]) or 0, tonumber(f[5]) or 0, f[1], f[2], priority,
-          tonumber(f[6]) or 0, tonumber(f[7]) or 0, tonumber(f[9]) or 0}
+  -- Stored fields go back as the strings they are ('' when absent): no number conversion
+  -- per field (broker.cc reads integers from either).
+  return {id, token, attempts, f[4] or '', f[5] or '', f[1], f[2], priority, f[6] or '',
+          f[7] or '', f[9] or ''}
 end
 
 -- A leased job as one string for an idle worker's inbox list: every field as
