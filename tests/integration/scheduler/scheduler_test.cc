@@ -319,7 +319,7 @@ TEST_F(FairnessTest, ADueJobIsPromotedWhileAnotherQueueDrainsABigBacklog) {
 }
 
 TEST_F(FairnessTest, AnExpiredLeaseIsRecoveredWhileAnotherQueueRecoversABigBacklog) {
-  constexpr int kLeases = kBacklog / 2;
+  constexpr int kLeases = kBacklog / 4;
   auto past = PastBroker(/*lease_ms=*/1000);
   ASSERT_OK(past->EnqueueBatch(Jobs("a_big", kLeases, 0)));
   for (int taken = 0; taken < kLeases;) {
