@@ -30,13 +30,13 @@
 --          dropping MAX_DROPPED tombstones, the integer 1: call again.
 -- Tombstones: a pending list may hold ids whose job is no longer pending (cancel.lua leaves
 --          them; so does a filtered lease from the middle of a list, below). They are counted
---          per priority in KEYS[10] (queue depth = LLEN - that count) and dropped, uncounted,
+--          per priority in KEYS[9] (queue depth = LLEN - that count) and dropped, uncounted,
 --          when a dequeue reaches them; lease.lua leases only pending jobs. Without a filter,
 --          a call that drops MAX_DROPPED of them stops (strict priority: it does not go on to
 --          a lower priority), returns what it has with a trailing 1, and registers nothing.
 -- Type filter: three windows of W ids per priority, each oldest first: the oldest W (the
 --          tail), a middle window that starts where the previous call of the same filter
---          (KEYS[11], per priority and set of types) stopped and wraps around to the tail
+--          (KEYS[10], per priority and set of types) stopped and wraps around to the tail
 --          when it reaches the newest W, and the newest W (the head). The middle window is
 --          what keeps a filtered worker live behind any number of jobs it does not serve: a
 --          served job is reached within ceil(len / W) calls that come back empty from a fresh
@@ -54,7 +54,8 @@
 --          step too, so a job handed over is never left behind unseen.
 -- Complexity: without a filter, per job one HMGET and one HSET; per call one RPOP (with a
 --          count) per priority and one ZADD (per 500 jobs), plus ZREM + LRANGE when it may be
---          registered; one more RPOP and an HMGET per tombstone met (at most MAX_DROPPED).
+--          registered; per tombstone met (at most MAX_DROPPED) an HMGET, and the RPOPs that
+--          refill the batch.
 --          With a filter, per priority at most 3W HMGETs, three LRANGEs (the middle one
 --          O(offset / 128) to reach) and two LREMs of O(W).
 -- Note: an id with no job hash (a tombstone whose hash expired, or keys deleted by hand) is
