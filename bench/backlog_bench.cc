@@ -92,8 +92,8 @@ void Report(const char* what, std::vector<int64_t> us) {
   int64_t total = 0;
   for (int64_t u : us) total += u;
   std::sort(us.begin(), us.end());
-  std::printf("  %-34s calls %zu  mean %.1f µs  p50 %lld  p99 %lld  max %lld µs\n", what,
-              us.size(), static_cast<double>(total) / static_cast<double>(us.size()),
+  std::printf("  %-34s calls %zu  mean %.1f µs  p50 %lld  p99 %lld  max %lld µs\n", what, us.size(),
+              static_cast<double>(total) / static_cast<double>(us.size()),
               static_cast<long long>(bench::PercentileOfSorted(us, 50)),
               static_cast<long long>(bench::PercentileOfSorted(us, 99)),
               static_cast<long long>(us.back()));
@@ -153,16 +153,20 @@ void CancelAndFiltered(redis::Connection& c, queue::Broker& broker, int64_t n) {
       return;
     }
   }
-  std::printf("  filtered dequeue reached the email job in the middle after %d calls "
-              "(W = %d)\n", calls, broker.options().type_filter_scan);
+  std::printf(
+      "  filtered dequeue reached the email job in the middle after %d calls "
+      "(W = %d)\n",
+      calls, broker.options().type_filter_scan);
   Report("filtered dequeue, each call:", filtered);
 }
 
-void Fairness(redis::Connection& c, queue::Broker& broker, const std::string& url,
-              int64_t backlog, int64_t start_ms) {
+void Fairness(redis::Connection& c, queue::Broker& broker, const std::string& url, int64_t backlog,
+              int64_t start_ms) {
   Run(c, {"FLUSHALL"});
-  std::printf("backlog_bench: %lld jobs due at T on a_big; b_small: one due at T, one at "
-              "T + 100 ms\n", static_cast<long long>(backlog));
+  std::printf(
+      "backlog_bench: %lld jobs due at T on a_big; b_small: one due at T, one at "
+      "T + 100 ms\n",
+      static_cast<long long>(backlog));
   const int64_t due = NowUnixMs() + start_ms;
   auto big = broker.EnqueueBatch(Jobs("noop", "a_big", backlog, due));
   if (!big) Die("enqueue", big.status());

@@ -228,10 +228,9 @@ Result<std::vector<LeasedJob>> Broker::Dequeue(const DequeueRequest& request) {
                                    keys_.Stale(q)};
   // Only a type-filtered dequeue uses the scan cursors: each key costs every call.
   if (!request.job_types.empty()) keys.push_back(keys_.ScanCursors(q));
-  std::vector<std::string> args = {
-      "", ToString(options_.lease_ms),
-      ToString(request.leaving ? 0 : std::max(request.max_jobs, 1)),
-      ToString(std::max(options_.type_filter_scan, 1))};
+  std::vector<std::string> args = {"", ToString(options_.lease_ms),
+                                   ToString(request.leaving ? 0 : std::max(request.max_jobs, 1)),
+                                   ToString(std::max(options_.type_filter_scan, 1))};
   std::string served;
   for (Priority p : request.priorities) served += PriorityName(p).front();
   args.push_back(served.empty() ? "hnl" : served);

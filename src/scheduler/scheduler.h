@@ -42,7 +42,9 @@ struct SchedulerOptions {
   std::chrono::milliseconds recovery_interval{std::chrono::seconds(5)};
   // How often the queue registry is re-read (new queues are also found by their timer).
   std::chrono::milliseconds queue_refresh{std::chrono::seconds(2)};
-  // Most jobs moved per script call; the loop calls again at once while more are due.
+  // Most jobs moved per script call. Each round makes one call per queue (round-robin), and
+  // the next round starts at once while some queue has more due: one queue's backlog delays
+  // the others by one batch a round.
   int promote_batch = 1000;
   int recover_batch = 1000;
   int max_recoveries = 5;

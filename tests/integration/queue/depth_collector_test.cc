@@ -1,10 +1,11 @@
 // DepthCollector against a real redis-server: the /metrics queue-depth gauges agree with
 // Counts, cancelled pending jobs included (their ids stay in the list as tombstones until a
 // dequeue reaches them; issue 13).
+#include "queue/depth_collector.h"
+
 #include <string>
 
 #include "obs/metrics.h"
-#include "queue/depth_collector.h"
 #include "queue_fixture.h"
 
 namespace bananas::testing {

@@ -314,8 +314,8 @@ TEST_F(FairnessTest, ADueJobIsPromotedWhileAnotherQueueDrainsABigBacklog) {
   ASSERT_TRUE(WaitFor([&] { return State(id) == "pending"; }, seconds(60)));
   int64_t left = Count("a_big", &queue::QueueCounts::scheduled);
   EXPECT_GT(left, kBacklog / 2) << "b_small waited for a_big's backlog";
-  ASSERT_TRUE(WaitFor([&] { return Count("a_big", &queue::QueueCounts::scheduled) == 0; },
-                      seconds(120)));
+  ASSERT_TRUE(
+      WaitFor([&] { return Count("a_big", &queue::QueueCounts::scheduled) == 0; }, seconds(120)));
 }
 
 TEST_F(FairnessTest, AnExpiredLeaseIsRecoveredWhileAnotherQueueRecoversABigBacklog) {
@@ -341,8 +341,8 @@ TEST_F(FairnessTest, AnExpiredLeaseIsRecoveredWhileAnotherQueueRecoversABigBackl
   ASSERT_TRUE(WaitFor([&] { return State(id) == "pending"; }, seconds(60)));
   int64_t left = Count("a_big", &queue::QueueCounts::active);
   EXPECT_GT(left, kLeases / 2) << "b_small waited for a_big's backlog";
-  ASSERT_TRUE(WaitFor([&] { return Count("a_big", &queue::QueueCounts::active) == 0; },
-                      seconds(120)));
+  ASSERT_TRUE(
+      WaitFor([&] { return Count("a_big", &queue::QueueCounts::active) == 0; }, seconds(120)));
 }
 
 // Several schedulers over the same jobs: each job is promoted once, by exactly one of them.
