@@ -42,6 +42,10 @@ std::string ToString(int64_t v) { return std::to_string(v); }
 // A leased job's fields, in lease.lua's order.
 constexpr size_t kLeasedFields = 11;
 
+// dequeue.lua drops at most 1000 tombstones per call (MAX_DROPPED); Dequeue calls it up to
+// this many times while it leased nothing and says more may follow.
+constexpr int kDequeueRounds = 8;
+
 // lease.lua encode_leased (every field as <length>:<bytes>) back into the array reply a
 // dequeue gives for a job it leased itself.
 Result<Reply> DecodeHanded(std::string_view encoded) {
@@ -92,8 +96,19 @@ LeasedJob LeasedFromReply(Reply& f, std::string_view queue, int64_t leased_unix_
   return j;
 }
 
-// Records the queue in the registry once per Broker; idempotent in Redis too.
 }  // namespace
+
+int64_t PendingDepth(int64_t list_length, const redis::Reply& stale) {
+  int64_t tombstones = stale.is_string() ? std::strtoll(stale.str.c_str(), nullptr, 10) : 0;
+  return std::max<int64_t>(list_length - std::max<int64_t>(tombstones, 0), 0);
+}
+
+redis::Command StaleCountsCommand(const Keys& keys, std::string_view queue) {
+  redis::Command c("HMGET");
+  c.Arg(keys.Stale(queue));
+  for (int i = 0; i < kPriorityCount; ++i) c.Arg(PriorityName(static_cast<Priority>(i)));
+  return c;
+}
 
 Broker::Broker(redis::Connection& connection, BrokerOptions options, const Clock& clock)
     : connection_(connection),
@@ -296,12 +311,13 @@ Result<std::vector<LeasedJob>> Broker::Dequeue(const DequeueRequest& request) {
                                    keys_.Leases(q),
                                    keys_.JobPrefix(q),
                                    keys_.IdleWorkers(q),
-                                   keys_.InboxPrefix(q)};
-  int64_t now = clock_.NowMs();
-  std::vector<std::string> args = {
-      ToString(now), ToString(options_.lease_ms),
-      ToString(request.leaving ? 0 : std::max(request.max_jobs, 1)),
-      ToString(options_.type_filter_scan)};
+                                   keys_.InboxPrefix(q),
+                                   keys_.Stale(q)};
+  // Only a type-filtered dequeue uses the scan cursors: each key costs every call.
+  if (!request.job_types.empty()) keys.push_back(keys_.ScanCursors(q));
+  std::vector<std::string> args = {"", ToString(options_.lease_ms),
+                                   ToString(request.leaving ? 0 : std::max(request.max_jobs, 1)),
+                                   ToString(std::max(options_.type_filter_scan, 1))};
   std::string served;
   for (Priority p : request.priorities) served += PriorityName(p).front();
   args.push_back(served.empty() ? "hnl" : served);
@@ -310,21 +326,31 @@ Result<std::vector<LeasedJob>> Broker::Dequeue(const DequeueRequest& request) {
   args.push_back(ToString(request.idle_registration.count()));
   args.push_back(ToString(std::max(request.start_now, 0)));
   args.insert(args.end(), request.job_types.begin(), request.job_types.end());
-  auto reply = connection_.Eval(ScriptNamed("dequeue"), keys, args);
-  if (!reply) return reply.status().WithContext("queue.Dequeue");
-  if (!reply->is_array()) return BadShape("queue.Dequeue", *reply);
   std::vector<LeasedJob> jobs;
-  jobs.reserve(reply->elements.size());
-  for (auto& e : reply->elements) {
-    if (e.is_string()) {  // handed to this worker's inbox by enqueue.lua
-      auto decoded = DecodeHanded(e.str);
-      if (!decoded) return decoded.status().WithContext("queue.Dequeue");
-      jobs.push_back(LeasedFromReply(*decoded, q, now));
-    } else if (e.is_array() && e.elements.size() == kLeasedFields) {
-      jobs.push_back(LeasedFromReply(e, q, now));
-    } else {
-      return BadShape("queue.Dequeue", *reply);
+  // A call that dropped MAX_DROPPED tombstones (cancelled jobs' ids) stops and says so
+  // with a trailing 1; with nothing leased yet, call again, a bounded number of times.
+  for (int round = 0; round < kDequeueRounds; ++round) {
+    int64_t now = clock_.NowMs();
+    args[0] = ToString(now);
+    if (round > 0) args[6] = "0";  // the first call took back the registration and inbox
+    auto reply = connection_.Eval(ScriptNamed("dequeue"), keys, args);
+    if (!reply) return reply.status().WithContext("queue.Dequeue");
+    if (!reply->is_array()) return BadShape("queue.Dequeue", *reply);
+    bool more = !reply->elements.empty() && reply->elements.back().is_integer();
+    if (more) reply->elements.pop_back();
+    jobs.reserve(reply->elements.size());
+    for (auto& e : reply->elements) {
+      if (e.is_string()) {  // handed to this worker's inbox by enqueue.lua
+        auto decoded = DecodeHanded(e.str);
+        if (!decoded) return decoded.status().WithContext("queue.Dequeue");
+        jobs.push_back(LeasedFromReply(*decoded, q, now));
+      } else if (e.is_array() && e.elements.size() == kLeasedFields) {
+        jobs.push_back(LeasedFromReply(e, q, now));
+      } else {
+        return BadShape("queue.Dequeue", *reply);
+      }
     }
+    if (!more || !jobs.empty()) break;
   }
   return jobs;
 }
@@ -452,11 +478,7 @@ Result<JobState> Broker::Watch(std::string_view id) {
 Result<CancelOutcome> Broker::Cancel(std::string_view id) {
   std::string_view q = QueueOfJobId(id);
   if (q.empty()) return CancelOutcome::kNotFound;
-  std::vector<std::string> keys = {keys_.Pending(q, Priority::kHigh),
-                                   keys_.Pending(q, Priority::kNormal),
-                                   keys_.Pending(q, Priority::kLow),
-                                   keys_.Scheduled(q),
-                                   keys_.Retry(q),
+  std::vector<std::string> keys = {keys_.Stale(q), keys_.Scheduled(q), keys_.Retry(q),
                                    keys_.Job(q, id)};
   std::vector<std::string> args = {ToString(clock_.NowMs()), std::string(id),
                                    ToString(options_.result_ttl_failure_ms)};
@@ -535,16 +557,22 @@ Result<QueueCounts> Broker::Counts(std::string_view queue) {
   p.Add(redis::Command("ZCARD").Arg(keys_.Leases(queue)));
   p.Add(redis::Command("ZCARD").Arg(keys_.Retry(queue)));
   p.Add(redis::Command("ZCARD").Arg(keys_.Dead(queue)));
+  p.Add(StaleCountsCommand(keys_, queue));
   auto replies = connection_.Run(p);
   if (!replies) return replies.status().WithContext("queue.Counts");
-  for (const auto& r : *replies) {
-    if (!r.is_integer()) return BadShape("queue.Counts", r);
-  }
   const auto& r = *replies;
+  for (size_t i = 0; i + 1 < r.size(); ++i) {
+    if (!r[i].is_integer()) return BadShape("queue.Counts", r[i]);
+  }
+  if (r.size() != 9 || !r[8].is_array() || r[8].elements.size() != kPriorityCount) {
+    return BadShape("queue.Counts", r.back());
+  }
   QueueCounts c;
   c.queue = std::string(queue);
   c.paused = r[0].integer == 1;
-  for (int i = 0; i < kPriorityCount; ++i) c.pending[i] = r[1 + i].integer;
+  for (int i = 0; i < kPriorityCount; ++i) {
+    c.pending[i] = PendingDepth(r[1 + i].integer, r[8].elements[static_cast<size_t>(i)]);
+  }
   c.scheduled = r[4].integer;
   c.active = r[5].integer;
   c.retrying = r[6].integer;

@@ -60,7 +60,10 @@ struct BrokerOptions {
   int64_t default_unique_ttl_ms = 24 * 3'600'000LL;
   // Entries of error history kept per job.
   int error_history = 10;
-  // With a job-type filter, how many of the oldest jobs per priority a dequeue looks at.
+  // With a job-type filter, how many ids each of a dequeue's three windows looks at per
+  // priority (the oldest, the newest, and a middle one that moves on at every call; the
+  // middle one is what reaches a served job behind any number of unserved ones, within
+  // ceil(list length / this) empty calls: dequeue.lua).
   int type_filter_scan = 200;
   RetryPolicy retry;
 };
@@ -170,6 +173,14 @@ struct QueueCounts {
   int64_t dead = 0;
 };
 
+// Queue depth of one priority: its pending list's length less the tombstones it holds (ids
+// whose job is no longer pending: cancelled, or leased by a type-filtered dequeue from the
+// middle of the list; dequeue.lua drops them when it reaches them). `stale` is that
+// priority's element of StaleCountsCommand's reply (nil when there is none). Never negative.
+int64_t PendingDepth(int64_t list_length, const redis::Reply& stale);
+// HMGET of a queue's tombstone counts, in Priority order: pipelined beside the LLENs.
+redis::Command StaleCountsCommand(const Keys& keys, std::string_view queue);
+
 struct DeadPage {
   std::vector<Job> jobs;
   int64_t total = 0;
@@ -200,6 +211,8 @@ class Broker {
       const std::vector<std::string>& ids);
 
   // Leases up to request.max_jobs jobs of one queue; empty when paused or nothing matches.
+  // Ids of cancelled jobs met on the way are dropped: up to 8 script calls of 1000 each
+  // while nothing is leased; past that it returns empty and a later call goes on.
   [[nodiscard]] Result<std::vector<LeasedJob>> Dequeue(const DequeueRequest& request);
 
   // Renews leases of one queue. One LeaseState per ref, in order.

@@ -11,7 +11,7 @@ namespace {
 // Scrapes must answer quickly: a Redis that does not answer within this is reported as a
 // failed read, not waited for.
 constexpr std::chrono::milliseconds kReadTimeout{1000};
-constexpr int kCommandsPerQueue = 8;  // EXISTS paused, 3 LLEN, 4 ZCARD
+constexpr int kCommandsPerQueue = 9;  // EXISTS paused, 3 LLEN, 4 ZCARD, HMGET tombstones
 
 }  // namespace
 
@@ -41,6 +41,7 @@ Status DepthCollector::Read(bool& registry_grew) {
     p.Add(redis::Command("ZCARD").Arg(keys_.Leases(q)));
     p.Add(redis::Command("ZCARD").Arg(keys_.Retry(q)));
     p.Add(redis::Command("ZCARD").Arg(keys_.Dead(q)));
+    p.Add(StaleCountsCommand(keys_, q));
   }
   auto replies = connection_->Run(p);
   if (!replies) return replies.status();
@@ -49,15 +50,21 @@ Status DepthCollector::Read(bool& registry_grew) {
   std::vector<QueueCounts> counts;
   for (size_t k = 0; k < known_queues_.size(); ++k) {
     const redis::Reply* base = &r[1 + k * kCommandsPerQueue];
-    for (int j = 0; j < kCommandsPerQueue; ++j) {
+    for (int j = 0; j + 1 < kCommandsPerQueue; ++j) {
       if (!base[j].is_integer()) {
         return Status::Internal("queue depth: answered " + base[j].Describe());
       }
     }
+    const redis::Reply& stale = base[kCommandsPerQueue - 1];
+    if (!stale.is_array() || stale.elements.size() != kPriorityCount) {
+      return Status::Internal("queue depth: answered " + stale.Describe());
+    }
     QueueCounts c;
     c.queue = known_queues_[k];
     c.paused = base[0].integer == 1;
-    for (int i = 0; i < kPriorityCount; ++i) c.pending[i] = base[1 + i].integer;
+    for (int i = 0; i < kPriorityCount; ++i) {
+      c.pending[i] = PendingDepth(base[1 + i].integer, stale.elements[static_cast<size_t>(i)]);
+    }
     c.scheduled = base[4].integer;
     c.active = base[5].integer;
     c.retrying = base[6].integer;

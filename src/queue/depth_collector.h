@@ -6,8 +6,10 @@
 //   bananas_queue_paused{queue}                  1 while paused
 //   bananas_queue_depth_read_errors_total        scrapes that could not read Redis
 //
-// Cost: one pipelined round trip per read (SMEMBERS of the registry plus EXISTS/LLEN/ZCARD
-// for every queue known from the previous read; a second round trip only when the registry
+// Pending is a list's length less its tombstones (PendingDepth in broker.h).
+//
+// Cost: one pipelined round trip per read (SMEMBERS of the registry plus EXISTS/LLEN/ZCARD/
+// HMGET for every queue known from the previous read; a second round trip only when the registry
 // grew), and at most one read per `cache_for` (1 s by default) whatever the scrape rate, so
 // many Prometheus servers, or a dashboard refreshing fast, cannot hammer Redis. A failed
 // read is cached as long: while Redis is down a scrape costs nothing and shows no depth.

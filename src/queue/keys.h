@@ -32,6 +32,15 @@ class Keys {
   std::string QueueOfKey(std::string_view key) const;
   // <p>:{q}:pending:<priority>        LIST of job ids, newest at the head, oldest at the tail
   std::string Pending(std::string_view queue, Priority priority) const;
+  // <p>:{q}:stale                     HASH priority -> how many ids in that pending list are
+  //                                   tombstones: their job is no longer pending (cancelled,
+  //                                   or leased by a filtered dequeue from the middle of the
+  //                                   list); dropped when a dequeue reaches them
+  std::string Stale(std::string_view queue) const { return Tagged(queue, "stale"); }
+  // <p>:{q}:scan                      HASH "<priority letter>:<sha1 of the sorted job types>"
+  //                                   -> where a type-filtered dequeue's next middle window
+  //                                   starts (ids from the tail of that pending list)
+  std::string ScanCursors(std::string_view queue) const { return Tagged(queue, "scan"); }
   // <p>:{q}:scheduled                 ZSET id -> run_at (unix ms)
   std::string Scheduled(std::string_view queue) const { return Tagged(queue, "scheduled"); }
   // <p>:{q}:retry                     ZSET id -> retry_at (unix ms)

@@ -1,15 +1,18 @@
 // Scheduler: three threads, each with its own Redis connection and Broker.
 //
 //   PromoteLoop     one round = re-read the registry when queue_refresh has passed, then
-//                   promote_due.lua on every known queue (again at once while a call moved a
-//                   full batch). It then sleeps until the earliest next_due of all queues (to
-//                   the millisecond), at most until the next registry read, or until
-//                   generation_ changes.
+//                   one promote_due.lua call (at most promote_batch jobs) on every queue due
+//                   by now (on every known queue after a token, a registry read or an
+//                   error). It then sleeps until the earliest next_due of all queues (to the
+//                   millisecond; at once when a queue had more than a batch due), at most
+//                   until the next registry read, or until generation_ changes. So queues
+//                   take turns: a big backlog in one delays the others by one batch a round.
 //   WatchTimerLoop  BLPOPs the queues' timer lists (enqueue.lua and fail.lua push a token
 //                   when a due time earlier than every known one appears) and bumps
 //                   generation_ on a token; every kTimerWait it also re-reads the registry, so
 //                   a new queue is watched and promoted within about a second.
-//   RecoverLoop     every recovery_interval, recover_expired.lua on every known queue.
+//   RecoverLoop     every recovery_interval, recover_expired.lua on every known queue,
+//                   round-robin in batches of recover_batch like the promotion.
 //   CronLoop        fires due cron occurrences (cron_runner.h), then sleeps until the earliest
 //                   next_run of any schedule, at most queue_refresh, or until generation_
 //                   changes: schedule_put.lua and schedule_pause.lua push a token on the
@@ -34,6 +37,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
+#include <map>
 #include <mutex>
 #include <random>
 #include <set>
@@ -191,6 +195,14 @@ class Scheduler::Impl {
   void PromoteLoop() {
     ErrorPacer pacer;
     SteadyClock::time_point next_refresh{};  // the first round reads the registry
+    // Each queue's earliest due time as its last promote_due.lua call reported (-1: none).
+    // A round calls only the queues due by then, unless something it cannot see may have
+    // made a due time earlier: a timer token (generation_), a registry read, or an error.
+    // Then it calls every queue. Due times only move earlier through enqueue.lua and
+    // fail.lua, which push a timer token when they do.
+    std::map<std::string, int64_t> next_due;
+    bool visit_all = true;
+    uint64_t visited_generation = 0;
     while (true) {
       uint64_t seen_generation = 0;
       {
@@ -200,31 +212,45 @@ class Scheduler::Impl {
         // at once, so the job it announces is not slept past.
         seen_generation = generation_;
       }
+      if (seen_generation != visited_generation) visit_all = true;
       promote_rounds_.fetch_add(1, std::memory_order_relaxed);
       bool failed = false;
       if (SteadyClock::now() >= next_refresh) {
         Status s = RefreshQueues(*promote_.broker, /*wake_promoter=*/false);
         if (s.ok()) {
           next_refresh = SteadyClock::now() + options_.queue_refresh;
+          visit_all = true;
         } else {
           ReportError(s);
           failed = true;
         }
       }
+      // Round-robin: one call per queue, at most promote_batch jobs each. A queue with more
+      // due than that reports a due time already past, so the wait below ends at once and
+      // the next round goes on with it, after every other due queue had its turn.
+      const int64_t now_ms = NowUnixMs();
       int64_t next_due_unix_ms = -1;
       for (const auto& queue : KnownQueues()) {
-        auto due = PromoteQueue(queue);
-        if (!due) {
-          ReportError(due.status());
-          failed = true;
-          if (redis::IsRetryable(due.status())) break;  // Redis is down: the others would fail too
-          continue;
+        auto known = next_due.find(queue);
+        if (visit_all || known == next_due.end() ||
+            (known->second >= 0 && known->second <= now_ms)) {
+          auto r = promote_.broker->PromoteDue(queue, options_.promote_batch);
+          if (!r) {
+            ReportError(r.status());
+            failed = true;
+            if (known != next_due.end()) next_due.erase(known);
+            if (redis::IsRetryable(r.status())) break;  // Redis is down: the others would fail too
+            continue;
+          }
+          promoted_.fetch_add(r->moved, std::memory_order_relaxed);
+          known = next_due.insert_or_assign(queue, r->next_due_unix_ms).first;
         }
-        if (*due >= 0 && (next_due_unix_ms < 0 || *due < next_due_unix_ms)) {
-          next_due_unix_ms = *due;
-        }
+        int64_t due = known->second;
+        if (due >= 0 && (next_due_unix_ms < 0 || due < next_due_unix_ms)) next_due_unix_ms = due;
         if (Stopping()) return;
       }
+      visited_generation = seen_generation;
+      visit_all = failed;  // after an error, look at every queue again
 
       SteadyClock::time_point deadline;
       if (failed) {
@@ -238,18 +264,6 @@ class Scheduler::Impl {
       if (next_due_unix_ms >= 0) deadline = std::min(deadline, SteadyDeadlineOf(next_due_unix_ms));
       std::unique_lock<std::mutex> lock(mu_);
       cv_.wait_until(lock, deadline, [&] { return stop_ || generation_ != seen_generation; });
-    }
-  }
-
-  // Promotes every due job of `queue`; returns the next due time left (-1: none).
-  Result<int64_t> PromoteQueue(const std::string& queue) {
-    while (true) {
-      auto r = promote_.broker->PromoteDue(queue, options_.promote_batch);
-      if (!r) return r.status();
-      promoted_.fetch_add(r->moved, std::memory_order_relaxed);
-      // A full batch means more may be due now: call again rather than wait for a deadline
-      // that is already past.
-      if (r->moved < options_.promote_batch || Stopping()) return r->next_due_unix_ms;
     }
   }
 
@@ -307,13 +321,28 @@ class Scheduler::Impl {
         s = LookAfterRegistry(*recover_.broker);
         if (!s.ok()) ReportError(s);
       }
-      for (const auto& queue : KnownQueues()) {
-        Status q = RecoverQueue(queue);
-        if (!q.ok()) {
-          ReportError(q);
-          if (redis::IsRetryable(q)) break;
+      // Round-robin: one call per queue, at most recover_batch leases each; the queues whose
+      // call came back full go round again, so one queue's big backlog delays the others'
+      // expired leases by one batch, not by the whole backlog.
+      std::vector<std::string> queues = KnownQueues();
+      while (!queues.empty()) {
+        std::vector<std::string> more;
+        bool down = false;
+        for (const auto& queue : queues) {
+          auto full = RecoverOnce(queue);
+          if (!full) {
+            ReportError(full.status());
+            if (redis::IsRetryable(full.status())) {
+              down = true;
+              break;
+            }
+          } else if (*full) {
+            more.push_back(queue);
+          }
+          if (Stopping()) return;
         }
-        if (Stopping()) return;
+        if (down) break;
+        queues = std::move(more);
       }
       // Errors need no extra pause here: sweeps are already recovery_interval apart, and
       // Connection paces its reconnects.
@@ -321,22 +350,21 @@ class Scheduler::Impl {
     }
   }
 
-  Status RecoverQueue(const std::string& queue) {
-    while (true) {
-      auto r = recover_.broker->RecoverExpired(queue, options_.recover_batch);
-      if (!r) return r.status();
-      recovered_.fetch_add(r->recovered, std::memory_order_relaxed);
-      recovered_dead_.fetch_add(r->dead, std::memory_order_relaxed);
-      if (options_.metrics != nullptr && r->recovered + r->dead > 0) {
-        // The sweep does not read the jobs, so the series has no job type.
-        obs::JobSeries& series = options_.metrics->Jobs(queue, "");
-        series.Add(obs::JobEvent::kRecovered, static_cast<uint64_t>(r->recovered));
-        series.Add(obs::JobEvent::kDead, static_cast<uint64_t>(r->dead));
-        obs::Log(obs::LogLevel::kInfo, "expired leases recovered",
-                 {{"queue", queue}, {"recovered", r->recovered}, {"dead", r->dead}});
-      }
-      if (r->recovered + r->dead < options_.recover_batch || Stopping()) return Status::Ok();
+  // One recover_expired.lua call on `queue`; true if it came back full (more may be expired).
+  Result<bool> RecoverOnce(const std::string& queue) {
+    auto r = recover_.broker->RecoverExpired(queue, options_.recover_batch);
+    if (!r) return r.status();
+    recovered_.fetch_add(r->recovered, std::memory_order_relaxed);
+    recovered_dead_.fetch_add(r->dead, std::memory_order_relaxed);
+    if (options_.metrics != nullptr && r->recovered + r->dead > 0) {
+      // The sweep does not read the jobs, so the series has no job type.
+      obs::JobSeries& series = options_.metrics->Jobs(queue, "");
+      series.Add(obs::JobEvent::kRecovered, static_cast<uint64_t>(r->recovered));
+      series.Add(obs::JobEvent::kDead, static_cast<uint64_t>(r->dead));
+      obs::Log(obs::LogLevel::kInfo, "expired leases recovered",
+               {{"queue", queue}, {"recovered", r->recovered}, {"dead", r->dead}});
     }
+    return r->recovered + r->dead >= options_.recover_batch;
   }
 
   // --- Cron thread.

@@ -49,7 +49,9 @@ struct SchedulerOptions {
   // QUEUE_PRUNE_AFTER: a queue that holds no job and that no service has used for this long
   // leaves the registry (checked once a minute). Zero: never.
   std::chrono::milliseconds queue_prune_after{std::chrono::hours(24 * 7)};
-  // Most jobs moved per script call; the loop calls again at once while more are due.
+  // Most jobs moved per script call. Each round makes one call per queue (round-robin), and
+  // the next round starts at once while some queue has more due: one queue's backlog delays
+  // the others by one batch a round.
   int promote_batch = 1000;
   int recover_batch = 1000;
   int max_recoveries = 5;

@@ -1,21 +1,23 @@
 #!lua
 -- cancel.lua: cancel a job that has not started, or ask a running one to stop.
--- KEYS[1] <p>:{q}:pending:high   KEYS[2] <p>:{q}:pending:normal   KEYS[3] <p>:{q}:pending:low
--- KEYS[4] <p>:{q}:scheduled      KEYS[5] <p>:{q}:retry
--- KEYS[6] <p>:{q}:job:<id>       the job hash
+-- KEYS[1] <p>:{q}:stale          hash priority -> tombstones in that pending list
+-- KEYS[2] <p>:{q}:scheduled      KEYS[3] <p>:{q}:retry
+-- KEYS[4] <p>:{q}:job:<id>       the job hash
 -- ARGV[1] now (unix ms)   ARGV[2] id   ARGV[3] ttl of the cancelled job (ms; 0 = keep)
--- Derived: KEYS[6]..':done', the shard channel published to when a client waits.
+-- Derived: KEYS[4]..':done', the shard channel published to when a client waits.
 -- Returns: 'cancelled' (it will not run), 'requested' (active: its handler sees the flag at
 --          the next heartbeat), 'terminal' (completed, failed or cancelled already),
 --          'notfound'.
--- Guarantee: a cancelled job is in no pending list or zset; the state and the removal are
---          one atomic step, so no worker can lease it afterwards.
--- Complexity: O(length of its pending list) for a pending job (LREM), else O(log n).
-local pending = {high = KEYS[1], normal = KEYS[2], low = KEYS[3]}
-local scheduled, retry, job = KEYS[4], KEYS[5], KEYS[6]
+-- Guarantee: a cancelled job is never leased: the state change is one atomic step. A
+--          scheduled or retrying job leaves its zset. A pending job's id stays in its list
+--          as a tombstone (counted in KEYS[1], so queue depths leave it out): dequeue.lua
+--          and the hand-off of enqueue.lua lease only jobs whose state is pending
+--          (lease.lua), and dequeue.lua drops tombstones when it reaches them.
+-- Complexity: O(1) for a pending job (no search of its list), O(log n) otherwise.
+local stale, scheduled, retry, job = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local now = tonumber(ARGV[1])
-local id = ARGV[2]
 local ttl = tonumber(ARGV[3])
+local priorities = {high = true, normal = true, low = true}
 
 local f = redis.call('HMGET', job, 'state', 'priority', 'notify')
 local state = f[1]
@@ -25,11 +27,11 @@ if state == 'active' then
   return 'requested'
 end
 if state == 'pending' then
-  redis.call('LREM', pending[f[2]], 1, id)
+  if priorities[f[2]] then redis.call('HINCRBY', stale, f[2], 1) end
 elseif state == 'scheduled' then
-  redis.call('ZREM', scheduled, id)
+  redis.call('ZREM', scheduled, ARGV[2])
 elseif state == 'retrying' then
-  redis.call('ZREM', retry, id)
+  redis.call('ZREM', retry, ARGV[2])
 else
   return 'terminal'
 end

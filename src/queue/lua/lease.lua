@@ -3,7 +3,8 @@
 -- an enqueue that hands it straight to an idle worker.
 --
 -- lease_job(job_key, id, priority, now, tentative): the job leased with a new fencing token
--- (its `token` field + 1) and counted as a new attempt; nil when the hash is missing.
+-- (its `token` field + 1) and counted as a new attempt; nil when the hash is missing or the
+-- job is not pending (a tombstone: cancel.lua leaves a cancelled job's id in its list).
 -- `tentative`: the holder may not start the job at once (handed to an idle worker's inbox,
 -- or prefetched beyond its free executors). The lease is then marked `unstarted` = token
 -- until the holder's heartbeat (extend_lease.lua) says the job started; if the lease
@@ -17,19 +18,21 @@
 -- The caller adds the id to the lease set (deadline) in the same script.
 local function lease_job(job_key, id, priority, now, tentative)
   local f = redis.call('HMGET', job_key, 'name', 'payload', 'attempts', 'max_retries',
-                       'timeout_ms', 'created', 'recoveries', 'token', 'run_at', 'lost')
-  if not f[1] then return nil end
+                       'timeout_ms', 'created', 'recoveries', 'token', 'run_at', 'state', 'lost')
+  if f[10] ~= 'pending' then return nil end
   local attempts = (tonumber(f[3]) or 0) + 1
   local token = (tonumber(f[8]) or 0) + 1
-  if tentative and not f[10] then
+  if tentative and not f[11] then
     redis.call('HSET', job_key, 'state', 'active', 'attempts', attempts, 'token', token,
                'started', now, 'updated', now, 'unstarted', token)
   else
     redis.call('HSET', job_key, 'state', 'active', 'attempts', attempts, 'token', token,
                'started', now, 'updated', now)
   end
-  return {id, token, attempts, tonumber(f[4]) or 0, tonumber(f[5]) or 0, f[1], f[2], priority,
-          tonumber(f[6]) or 0, tonumber(f[7]) or 0, tonumber(f[9]) or 0}
+  -- Stored fields go back as the strings they are ('' when absent): no number conversion
+  -- per field (broker.cc reads integers from either).
+  return {id, token, attempts, f[4] or '', f[5] or '', f[1], f[2], priority, f[6] or '',
+          f[7] or '', f[9] or ''}
 end
 
 -- A leased job as one string for an idle worker's inbox list: every field as

@@ -1,3 +1,4 @@
+#include <set>
 #include <string>
 #include <vector>
 
@@ -14,13 +15,54 @@ TEST_F(CancelScript, PendingJobIsRemovedAndNeverLeased) {
   auto r = broker_->Cancel(cancel);
   ASSERT_OK(r);
   EXPECT_EQ(*r, queue::CancelOutcome::kCancelled);
-  EXPECT_EQ(List(keys().Pending("default", Priority::kNormal)), std::vector<std::string>{keep});
   EXPECT_EQ(HGet(keys().Job("default", cancel), "state"), "cancelled");
+  auto counts = broker_->Counts("default");
+  ASSERT_OK(counts);
+  EXPECT_EQ(counts->pending[static_cast<int>(Priority::kNormal)], 1);
   EXPECT_GT(Cmd({"PTTL", keys().Job("default", cancel)}).integer, 0);
   auto jobs = broker_->Dequeue({"default", 10, {}, {}});
   ASSERT_OK(jobs);
   ASSERT_EQ(jobs->size(), 1u);
   EXPECT_EQ((*jobs)[0].id, keep);
+  EXPECT_EQ(HGet(keys().Job("default", cancel), "state"), "cancelled");
+  EXPECT_TRUE(broker_->Dequeue({"default", 10, {}, {}})->empty());
+  counts = broker_->Counts("default");
+  ASSERT_OK(counts);
+  EXPECT_EQ(counts->pending[static_cast<int>(Priority::kNormal)], 0);
+}
+
+// A cancelled job is never leased, whatever its priority or place, by a filtered or an
+// unfiltered dequeue, and cancelling it twice says it is terminal.
+TEST_F(CancelScript, CancelledJobIsNeverLeasedByAnyPath) {
+  std::vector<std::string> cancelled;
+  std::vector<std::string> kept;
+  for (int i = 0; i < 300; ++i) {
+    Priority p = static_cast<Priority>(i % kPriorityCount);
+    std::string id = Submit(i % 2 == 0 ? "a" : "b", p);
+    (i % 3 == 0 ? cancelled : kept).push_back(id);
+  }
+  for (const auto& id : cancelled) {
+    auto r = broker_->Cancel(id);
+    ASSERT_OK(r);
+    EXPECT_EQ(*r, queue::CancelOutcome::kCancelled);
+    auto again = broker_->Cancel(id);
+    ASSERT_OK(again);
+    EXPECT_EQ(*again, queue::CancelOutcome::kTerminal);
+  }
+  std::set<std::string> got;
+  for (int i = 0; i < 100; ++i) {
+    auto any = broker_->Dequeue({"default", 3, {}, {}});
+    ASSERT_OK(any);
+    for (const auto& j : *any) EXPECT_TRUE(got.insert(j.id).second) << j.id;
+    auto a = broker_->Dequeue({"default", 7, {"a"}, {}});
+    ASSERT_OK(a);
+    for (const auto& j : *a) EXPECT_TRUE(got.insert(j.id).second) << j.id;
+  }
+  EXPECT_EQ(got, std::set<std::string>(kept.begin(), kept.end()));
+  for (const auto& id : cancelled) EXPECT_EQ(HGet(keys().Job("default", id), "attempts"), "0");
+  auto counts = broker_->Counts("default");
+  ASSERT_OK(counts);
+  for (int p = 0; p < kPriorityCount; ++p) EXPECT_EQ(counts->pending[p], 0);
 }
 
 TEST_F(CancelScript, ScheduledJobIsRemoved) {

@@ -124,6 +124,35 @@ TEST_F(Handoff, AStoredTokenMeansTheOrdinaryPath) {
   EXPECT_EQ(jobs[0].id, id);
 }
 
+// Issue 13: a cancelled pending job stays in its list (a tombstone) until a dequeue drops
+// it; an enqueue handing the oldest job to an idle worker must not lease it either.
+TEST_F(Handoff, ACancelledJobIsNeverHandedOver) {
+  EXPECT_TRUE(Fetch("w1").empty());
+  ASSERT_OK(broker_->Pause("default"));  // no hand-off while paused: the job stays pending
+  std::string cancelled = Submit();
+  auto c = broker_->Cancel(cancelled);
+  ASSERT_OK(c);
+  EXPECT_EQ(*c, queue::CancelOutcome::kCancelled);
+  ASSERT_OK(broker_->Resume("default"));
+  Cmd({"DEL", keys().Marker("default")});  // Resume's token: w1 is still waiting
+  std::string live = Submit();
+  EXPECT_EQ(HGet(keys().Job("default", cancelled), "state"), "cancelled");
+  EXPECT_EQ(HGet(keys().Job("default", cancelled), "attempts"), "0");
+  auto jobs = Fetch("w1", true);
+  ASSERT_EQ(jobs.size(), 1u);
+  EXPECT_EQ(jobs[0].id, live);
+  EXPECT_TRUE(Fetch("w1", true).empty());  // registered idle again
+  auto counts = broker_->Counts("default");
+  ASSERT_OK(counts);
+  EXPECT_EQ(counts->pending[static_cast<int>(Priority::kNormal)], 0);
+  // The pending count is right for the next job too.
+  ASSERT_OK(broker_->Pause("default"));
+  Submit();
+  counts = broker_->Counts("default");
+  ASSERT_OK(counts);
+  EXPECT_EQ(counts->pending[static_cast<int>(Priority::kNormal)], 1);
+}
+
 TEST_F(Handoff, WorkersWithAFilterNeverRegister) {
   queue::DequeueRequest typed("default", 10, {"email"});
   typed.handoff_worker = "typed";
