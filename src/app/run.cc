@@ -59,6 +59,7 @@ WorkerOptions ToWorkerOptions(const Config& config, std::shared_ptr<obs::Metrics
   options.shutdown_grace = config.shutdown_grace;
   options.result_ttl_success = config.result_ttl_success;
   options.result_ttl_failure = config.result_ttl_failure;
+  options.max_result_bytes = config.max_result_bytes;
   return options;
 }
 
@@ -76,6 +77,8 @@ Result<scheduler::SchedulerOptions> ToSchedulerOptions(const Config& config,
   options.redis_url = config.redis_url;
   options.prefix = config.prefix;
   options.lease_timeout = config.lease_timeout;
+  options.dlq_max = config.dlq_max;
+  options.dlq_ttl = config.dlq_ttl;
   // SPEC §3: an expired lease is back in its queue within about two lease periods. The
   // sweep runs at least every half lease (and at most every 5 s: it is one cheap
   // ZRANGEBYSCORE per queue when nothing expired).
