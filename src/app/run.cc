@@ -208,6 +208,8 @@ int ReportFailure(std::string_view command, const Status& status) {
 int RunApi(const Config& config) {
   constexpr std::string_view kCommand = "api";
   ConfigureLogs(config);
+  // Before anything stamps a time: job times follow Redis' clock, not this host's.
+  std::unique_ptr<redis::ClockFollower> clock = FollowRedisClock(config);
   Status checked = StartSelfCheck(config);
   if (!checked.ok()) return ReportFailure(kCommand, checked);
   std::shared_ptr<obs::Metrics> metrics = MakeMetrics(config);
@@ -234,6 +236,7 @@ int RunApi(const Config& config) {
 int RunWorker(const Config& config) {
   constexpr std::string_view kCommand = "worker";
   ConfigureLogs(config);
+  std::unique_ptr<redis::ClockFollower> clock = FollowRedisClock(config);
   std::shared_ptr<obs::Metrics> metrics = MakeMetrics(config);
   Result<std::unique_ptr<Worker>> worker = BuildWorker(config, metrics);
   if (!worker) return ReportFailure(kCommand, worker.status());
@@ -262,6 +265,7 @@ int RunWorker(const Config& config) {
 int RunScheduler(const Config& config) {
   constexpr std::string_view kCommand = "scheduler";
   ConfigureLogs(config);
+  std::unique_ptr<redis::ClockFollower> clock = FollowRedisClock(config);
   std::shared_ptr<obs::Metrics> metrics = MakeMetrics(config);
   Result<scheduler::SchedulerOptions> options = ToSchedulerOptions(config, metrics);
   if (!options) return ReportFailure(kCommand, options.status());
@@ -306,6 +310,7 @@ int RunDev(const Config& base_config, const DevOptions& dev) {
   } else {
     Say("redis: " + config.RedactedRedisUrl() + " (REDIS_URL)");
   }
+  std::unique_ptr<redis::ClockFollower> clock = FollowRedisClock(config);
 
   Status checked = StartSelfCheck(config);
   if (!checked.ok()) return ReportFailure(kCommand, checked);

@@ -6,6 +6,8 @@
 #include <tuple>
 #include <unordered_map>
 
+#include "base/clock.h"
+
 namespace bananas::obs {
 namespace {
 
@@ -295,6 +297,11 @@ std::string Metrics::Render() {
   for (const auto& [queue, n] : dlq_trimmed) {
     out.Sample("bananas_dlq_trimmed_total", {{"queue", queue}}, n);
   }
+  out.Family("bananas_clock_offset_seconds",
+             "Redis' clock minus this host's, as last measured (TIME); added to every time this "
+             "process stamps or compares.",
+             "gauge");
+  out.Sample("bananas_clock_offset_seconds", {}, static_cast<double>(ClockOffsetUs()) / 1e6);
 
   for (const auto& collect : collectors) collect(out);
   return std::move(out.text());

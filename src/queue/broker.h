@@ -20,7 +20,9 @@
 // is new.
 //
 // Every "now" comes from the injected Clock, so tests pin time and the scripts never read
-// the server clock. Every batch is bounded by the caller's count.
+// the server clock. In the services the default Clock::System() follows Redis' clock
+// (base/clock.h, redis/clock_sync.h), so times written by one host and compared by another
+// agree whatever their own clocks say. Every batch is bounded by the caller's count.
 //
 // Thread safety: none; a Broker wraps one redis::Connection owned by the caller. Use one per
 // thread.

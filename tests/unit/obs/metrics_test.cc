@@ -29,6 +29,7 @@ TEST(Metrics, DlqTrimmedIsCountedByQueue) {
   EXPECT_TRUE(Has(text, "# TYPE bananas_dlq_trimmed_total counter")) << text;
   EXPECT_TRUE(Has(text, "bananas_dlq_trimmed_total{queue=\"a\"} 5")) << text;
   EXPECT_TRUE(Has(text, "bananas_dlq_trimmed_total{queue=\"b\"} 1")) << text;
+  EXPECT_TRUE(Has(text, "# TYPE bananas_clock_offset_seconds gauge")) << text;
 }
 
 TEST(Metrics, CountersAreExactUnderConcurrentRecording) {
