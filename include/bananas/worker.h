@@ -80,6 +80,9 @@ struct WorkerOptions {
   std::chrono::milliseconds shutdown_grace{std::chrono::seconds(30)};  // SHUTDOWN_GRACE
   std::chrono::milliseconds result_ttl_success{std::chrono::hours(24)};  // RESULT_TTL_SUCCESS
   std::chrono::milliseconds result_ttl_failure{std::chrono::hours(24 * 7)};  // RESULT_TTL_FAILURE
+  // MAX_RESULT_BYTES: a handler's result larger than this is not stored; the job fails (not
+  // retried) with "result of N bytes exceeds MAX_RESULT_BYTES (M bytes)". 0: no limit.
+  int64_t max_result_bytes = 1 << 20;
   // Performance: the most jobs leased per dequeue call. A batch never waits to fill: at low
   // load a dequeue returns the one job there is.
   int fetch_batch = 32;

@@ -63,6 +63,18 @@ const std::vector<Variable> kVariables = {
      "a queue with no job that no service used for this long leaves the registry; 0 never; "
      "default 168h",
      false, false, true, true},
+    {"DLQ_MAX", "dlq-max",
+     "dead jobs kept per queue, the oldest deleted first (by the scheduler); 0 = no cap; "
+     "default 100000",
+     false, false, true, true},
+    {"DLQ_TTL", "dlq-ttl",
+     "dead jobs older than this are deleted (by the scheduler); 0 = kept until purged; "
+     "default 720h (30 days)",
+     false, false, true, true},
+    {"MAX_RESULT_BYTES", "max-result-bytes",
+     "largest job result stored, bytes or KiB/MiB; a larger one fails the job (to the DLQ, "
+     "not retried); default 1MiB",
+     false, true, false, true},
     {"BANANAS_API_TOKEN", "api-token",
      "bearer token the API requires (prefer the variable: flags show in ps); default none", true,
      false, false, true, true},
@@ -294,6 +306,22 @@ Status Apply(const Setting& setting, Config& config) {
     Result<std::chrono::milliseconds> ttl = ParseDurationAtLeast(setting, kPositive);
     if (!ttl) return ttl.status();
     (name == "RESULT_TTL_SUCCESS" ? config.result_ttl_success : config.result_ttl_failure) = *ttl;
+  } else if (name == "DLQ_MAX") {
+    Result<int64_t> max = ParseInteger(setting, 0, 1'000'000'000);
+    if (!max) return max.status();
+    config.dlq_max = *max;
+  } else if (name == "DLQ_TTL") {
+    Result<std::chrono::milliseconds> ttl = ParseDurationAtLeast(setting, kNonNegative);
+    if (!ttl) return ttl.status();
+    config.dlq_ttl = *ttl;
+  } else if (name == "MAX_RESULT_BYTES") {
+    // Redis refuses a string over 512 MiB; the cap exists so that results stay far below.
+    Result<int64_t> size = ParseSize(setting.value, setting.Label());
+    if (!size) return size.status();
+    if (*size < 1 || *size > (int64_t{512} << 20)) {
+      return setting.Bad("a size from 1 byte to 512MiB");
+    }
+    config.max_result_bytes = *size;
   } else if (name == "BANANAS_API_TOKEN") {
     config.api_token = std::string(setting.value);
   } else if (name == "API_MAX_BODY") {

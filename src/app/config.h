@@ -76,6 +76,12 @@ struct Config {
   LogLevel log_level = LogLevel::kInfo;        // LOG_LEVEL
   LogFormat log_format = LogFormat::kConsole;  // LOG_FORMAT
   std::string prefix = "bananas";              // BANANAS_PREFIX
+  // DLQ_MAX: dead jobs kept per queue; the scheduler deletes the oldest beyond it. 0: no cap.
+  int64_t dlq_max = 100'000;
+  // DLQ_TTL: how long a dead job is kept before the scheduler deletes it. 0: forever.
+  std::chrono::milliseconds dlq_ttl{std::chrono::hours(30 * 24)};
+  // MAX_RESULT_BYTES: a larger job result fails the job (not stored, not retried).
+  int64_t max_result_bytes = 1 << 20;
   // --config FILE (scheduler and dev; no variable): cron schedules, config_file.h.
   std::string config_file;
 

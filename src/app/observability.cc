@@ -1,11 +1,13 @@
 #include "app/observability.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <thread>
 
 #include "api/time_format.h"
+#include "base/clock.h"
 #include "obs/log.h"
 #include "queue/depth_collector.h"
 #include "redis/connection.h"
@@ -16,6 +18,10 @@ namespace {
 // The start-up check must not hold a service back for long when Redis is slow or down.
 constexpr std::chrono::milliseconds kCheckTimeout{2000};
 constexpr std::chrono::seconds kRecheckPeriod{3};
+// Clock offset to Redis: measured again this often; a skew over kSkewWarningUs is logged at
+// warn (it is corrected either way).
+constexpr std::chrono::seconds kClockPeriod{30};
+constexpr int64_t kSkewWarningUs = 1'000'000;
 
 obs::LogLevel LogLevelOf(const Config& config) {
   switch (config.log_level) {
@@ -80,6 +86,27 @@ std::string Pad(std::string text, size_t width) {
   return text;
 }
 
+// Sets the process's clock offset from a measurement and says so: the first measurement
+// always, later ones only when the offset moved by more than kSkewWarningUs (an NTP step, a
+// resumed VM).
+void ApplyClockSample(const redis::ClockSample& sample, bool first) {
+  int64_t previous = ClockOffsetUs();
+  SetClockOffsetUs(sample.offset_us);
+  if (!first && std::llabs(sample.offset_us - previous) <= kSkewWarningUs) return;
+  double offset_ms = static_cast<double>(sample.offset_us) / 1000.0;
+  if (std::llabs(sample.offset_us) > kSkewWarningUs) {
+    obs::Log(obs::LogLevel::kWarn,
+             "clock skew: this host's clock differs from Redis' by more than 1s; corrected (job "
+             "times follow Redis' clock)",
+             {{"offset_ms", offset_ms},
+              {"round_trip_us", sample.round_trip_us},
+              {"fix", "synchronise this host's clock (chrony, ntpd)"}});
+  } else {
+    obs::Log(obs::LogLevel::kInfo, "clock offset measured",
+             {{"offset_ms", offset_ms}, {"round_trip_us", sample.round_trip_us}});
+  }
+}
+
 }  // namespace
 
 void ConfigureLogs(const Config& config) {
@@ -122,6 +149,47 @@ Status StartSelfCheck(const Config& config) {
     }
   }).detach();
   return Status::Ok();
+}
+
+std::unique_ptr<redis::ClockFollower> FollowRedisClock(const Config& config) {
+  if (TestClockShiftUs() != 0) {
+    obs::Log(obs::LogLevel::kWarn, "BANANAS_TEST_CLOCK_OFFSET is set: this process plays a host "
+                                   "whose clock is wrong (tests only)",
+             {{"shift_ms", static_cast<double>(TestClockShiftUs()) / 1000.0}});
+  }
+  auto options = redis::Options::FromUrl(config.redis_url);
+  if (!options) return nullptr;  // LoadConfig validated it: not reached
+  options->connect_timeout = std::min(options->connect_timeout, kCheckTimeout);
+  options->io_timeout = std::min(options->io_timeout, kCheckTimeout);
+
+  bool measured = false;
+  if (auto connection = redis::Connection::Open(*options)) {
+    Result<redis::ClockSample> sample = redis::MeasureClockOffset(**connection);
+    if (sample) {
+      ApplyClockSample(*sample, /*first=*/true);
+      measured = true;
+    } else {
+      obs::Log(obs::LogLevel::kWarn, "clock offset not measured yet: Redis does not answer",
+               {{"endpoint", options->Endpoint()}, {"error", sample.status().message()}});
+    }
+  }
+  redis::ClockFollowerOptions follow;
+  follow.period = kClockPeriod;
+  // Not measured at start: every job time waits on it, so try again within a second.
+  follow.first_after = measured ? std::chrono::milliseconds(kClockPeriod)
+                                : std::chrono::milliseconds(1000);
+  follow.on_sample = [first = !measured](const redis::ClockSample& sample) mutable {
+    ApplyClockSample(sample, first);
+    first = false;
+  };
+  Result<std::unique_ptr<redis::ClockFollower>> follower =
+      redis::ClockFollower::Start(*options, std::move(follow));
+  if (!follower) {
+    obs::Log(obs::LogLevel::kWarn, "clock offset follower not started",
+             {{"error", follower.status().message()}});
+    return nullptr;
+  }
+  return std::move(*follower);
 }
 
 std::string DescribeReport(const redis::RedisReport& report) {

@@ -3,7 +3,7 @@
 // only connects them to a Config.
 //
 // Thread safety: StartSelfCheck may leave one detached thread that retries until Redis
-// answers; everything else runs on main().
+// answers; FollowRedisClock's follower has its own thread; everything else runs on main().
 #pragma once
 
 #include <memory>
@@ -11,6 +11,7 @@
 
 #include "app/config.h"
 #include "obs/metrics.h"
+#include "redis/clock_sync.h"
 #include "redis/self_check.h"
 
 namespace bananas::app {
@@ -28,6 +29,14 @@ std::shared_ptr<obs::Metrics> MakeMetrics(const Config& config);
 // detached thread every few seconds until it does; a FAIL found then ends the process
 // (exit 1) after logging it, since no script of ours can run on that Redis anyway.
 [[nodiscard]] Status StartSelfCheck(const Config& config);
+
+// Makes this process's clock follow Redis' (base/clock.h; DECISIONS.md "Clocks follow
+// Redis"): measures the offset to Redis TIME now and sets it, logging it (at warn, saying it
+// was corrected, when over 1 s), then keeps measuring every 30 s on its own connection. When
+// Redis does not answer yet the offset stays 0, and the follower measures as soon as it does.
+// Call before the services start, and keep the result for the life of the process (null only
+// if the follower could not start, which is logged).
+std::unique_ptr<redis::ClockFollower> FollowRedisClock(const Config& config);
 
 // `bananas doctor`: the report as text (checks with fixes, INFO figures, SLOWLOG).
 std::string DescribeReport(const redis::RedisReport& report);

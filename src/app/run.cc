@@ -59,6 +59,7 @@ WorkerOptions ToWorkerOptions(const Config& config, std::shared_ptr<obs::Metrics
   options.shutdown_grace = config.shutdown_grace;
   options.result_ttl_success = config.result_ttl_success;
   options.result_ttl_failure = config.result_ttl_failure;
+  options.max_result_bytes = config.max_result_bytes;
   return options;
 }
 
@@ -77,6 +78,8 @@ Result<scheduler::SchedulerOptions> ToSchedulerOptions(const Config& config,
   options.prefix = config.prefix;
   options.lease_timeout = config.lease_timeout;
   options.queue_prune_after = config.queue_prune_after;
+  options.dlq_max = config.dlq_max;
+  options.dlq_ttl = config.dlq_ttl;
   // SPEC §3: an expired lease is back in its queue within about two lease periods. The
   // sweep runs at least every half lease (and at most every 5 s: it is one cheap
   // ZRANGEBYSCORE per queue when nothing expired).
@@ -206,6 +209,8 @@ int ReportFailure(std::string_view command, const Status& status) {
 int RunApi(const Config& config) {
   constexpr std::string_view kCommand = "api";
   ConfigureLogs(config);
+  // Before anything stamps a time: job times follow Redis' clock, not this host's.
+  std::unique_ptr<redis::ClockFollower> clock = FollowRedisClock(config);
   Status checked = StartSelfCheck(config);
   if (!checked.ok()) return ReportFailure(kCommand, checked);
   std::shared_ptr<obs::Metrics> metrics = MakeMetrics(config);
@@ -232,6 +237,7 @@ int RunApi(const Config& config) {
 int RunWorker(const Config& config) {
   constexpr std::string_view kCommand = "worker";
   ConfigureLogs(config);
+  std::unique_ptr<redis::ClockFollower> clock = FollowRedisClock(config);
   std::shared_ptr<obs::Metrics> metrics = MakeMetrics(config);
   Result<std::unique_ptr<Worker>> worker = BuildWorker(config, metrics);
   if (!worker) return ReportFailure(kCommand, worker.status());
@@ -260,6 +266,7 @@ int RunWorker(const Config& config) {
 int RunScheduler(const Config& config) {
   constexpr std::string_view kCommand = "scheduler";
   ConfigureLogs(config);
+  std::unique_ptr<redis::ClockFollower> clock = FollowRedisClock(config);
   std::shared_ptr<obs::Metrics> metrics = MakeMetrics(config);
   Result<scheduler::SchedulerOptions> options = ToSchedulerOptions(config, metrics);
   if (!options) return ReportFailure(kCommand, options.status());
@@ -304,6 +311,7 @@ int RunDev(const Config& base_config, const DevOptions& dev) {
   } else {
     Say("redis: " + config.RedactedRedisUrl() + " (REDIS_URL)");
   }
+  std::unique_ptr<redis::ClockFollower> clock = FollowRedisClock(config);
 
   Status checked = StartSelfCheck(config);
   if (!checked.ok()) return ReportFailure(kCommand, checked);

@@ -6,6 +6,8 @@
 #include <tuple>
 #include <unordered_map>
 
+#include "base/clock.h"
+
 namespace bananas::obs {
 namespace {
 
@@ -216,6 +218,22 @@ JobSeries& Metrics::CreateSeries(std::string_view queue, std::string_view job_ty
   return *series_.back();
 }
 
+void Metrics::AddDlqTrimmed(std::string_view queue, uint64_t n) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = dlq_trimmed_.find(queue);
+  if (it == dlq_trimmed_.end()) {
+    if (dlq_trimmed_.size() >= kMaxJobSeries) queue = kOverflowLabel;
+    it = dlq_trimmed_.try_emplace(std::string(queue), 0).first;
+  }
+  it->second += n;
+}
+
+uint64_t Metrics::DlqTrimmed(std::string_view queue) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = dlq_trimmed_.find(queue);
+  return it == dlq_trimmed_.end() ? 0 : it->second;
+}
+
 void Metrics::AddCollector(std::function<void(Exposition&)> collect) {
   std::lock_guard<std::mutex> lock(mu_);
   collectors_.push_back(std::move(collect));
@@ -224,10 +242,12 @@ void Metrics::AddCollector(std::function<void(Exposition&)> collect) {
 std::string Metrics::Render() {
   std::vector<JobSeries*> series;
   std::vector<std::function<void(Exposition&)>> collectors;
+  std::map<std::string, uint64_t, std::less<>> dlq_trimmed;
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (const auto& s : series_) series.push_back(s.get());
     collectors = collectors_;
+    dlq_trimmed = dlq_trimmed_;
   }
   std::sort(series.begin(), series.end(), [](const JobSeries* a, const JobSeries* b) {
     return std::tie(a->queue, a->job_type) < std::tie(b->queue, b->job_type);
@@ -271,6 +291,17 @@ std::string Metrics::Render() {
   out.Family("bananas_redis_connections", "Redis connections this process holds open.", "gauge");
   out.Sample("bananas_redis_connections", {},
              redis_.connections.load(std::memory_order_relaxed));
+
+  out.Family("bananas_dlq_trimmed_total",
+             "Dead jobs deleted by the DLQ bounds (DLQ_MAX, DLQ_TTL), oldest first.", "counter");
+  for (const auto& [queue, n] : dlq_trimmed) {
+    out.Sample("bananas_dlq_trimmed_total", {{"queue", queue}}, n);
+  }
+  out.Family("bananas_clock_offset_seconds",
+             "Redis' clock minus this host's, as last measured (TIME); added to every time this "
+             "process stamps or compares.",
+             "gauge");
+  out.Sample("bananas_clock_offset_seconds", {}, static_cast<double>(ClockOffsetUs()) / 1e6);
 
   for (const auto& collect : collectors) collect(out);
   return std::move(out.text());

@@ -5,6 +5,7 @@
 //                                   series: found through a per-thread cache, so the job
 //                                   path takes no lock once a thread has seen the series
 //   Metrics::redis()                round trips, errors and connections of our Redis clients
+//   Metrics::AddDlqTrimmed()        dead jobs deleted by the DLQ bounds, by queue (scheduler)
 //   Metrics::AddCollector()         a function that writes gauges read at scrape time
 //                                   (active jobs, queue depth from Redis, API counters)
 //   Metrics::Render()               the text every /metrics answers
@@ -32,6 +33,7 @@
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -164,6 +166,12 @@ class Metrics {
 
   RedisMetrics& redis() { return redis_; }
 
+  // Dead jobs deleted by DLQ_MAX / DLQ_TTL in `queue`: bananas_dlq_trimmed_total{queue}.
+  // Rare (a scheduler's trim round that deleted something), so it takes the registry mutex.
+  // At most kMaxJobSeries queues; later ones count under queue="_other".
+  void AddDlqTrimmed(std::string_view queue, uint64_t n);
+  uint64_t DlqTrimmed(std::string_view queue);
+
   // `collect` is called by every Render, after the registry's own families, from the
   // rendering thread; it may block briefly (the queue-depth collector reads Redis, cached).
   // REQUIRES: before the first Render.
@@ -180,6 +188,7 @@ class Metrics {
   // Guarded by mu_. Never shrinks; the series themselves are not guarded (atomics).
   std::vector<std::unique_ptr<JobSeries>> series_;
   std::vector<std::function<void(Exposition&)>> collectors_;
+  std::map<std::string, uint64_t, std::less<>> dlq_trimmed_;  // Guarded by mu_.
 };
 
 }  // namespace bananas::obs

@@ -19,7 +19,7 @@ const redis::Script& ScriptNamed(std::string_view name) {
     auto* m = new std::map<std::string, redis::Script, std::less<>>();
     for (const char* n : {"ack", "cancel", "dequeue", "enqueue", "extend_lease", "fail",
                           "promote_due", "purge_dead", "recover_expired", "release", "retry_dead",
-                          "watch"}) {
+                          "trim_dead", "watch"}) {
       m->emplace(n, redis::Script(n, std::string(LuaSource(n))));
     }
     return m;
@@ -380,25 +380,47 @@ Result<std::vector<LeaseState>> Broker::ExtendLeases(std::string_view queue,
 Result<std::vector<bool>> Broker::Ack(std::string_view queue,
                                       const std::vector<Completion>& completions) {
   if (completions.empty()) return std::vector<bool>{};
-  std::vector<std::string> keys = {keys_.Leases(queue)};
-  std::vector<std::string> args = {ToString(clock_.NowMs()),
-                                   ToString(options_.result_ttl_success_ms)};
-  keys.reserve(1 + completions.size());
-  args.reserve(2 + 3 * completions.size());
-  for (const auto& c : completions) {
-    keys.push_back(keys_.Job(queue, c.id));
-    args.push_back(c.id);
-    args.push_back(ToString(c.token));
-    args.push_back(c.result);
+  std::vector<bool> out(completions.size(), false);
+  // A result over the cap is never stored: its job fails instead (after the acks, so one
+  // call's order of writes does not matter: each job is written once, under its own token).
+  std::vector<size_t> too_large;
+  std::vector<size_t> acked;
+  acked.reserve(completions.size());
+  for (size_t i = 0; i < completions.size(); ++i) {
+    bool over = options_.max_result_bytes > 0 &&
+                completions[i].result.size() > static_cast<size_t>(options_.max_result_bytes);
+    (over ? too_large : acked).push_back(i);
   }
-  auto reply = connection_.Eval(ScriptNamed("ack"), keys, args);
-  if (!reply) return reply.status().WithContext("queue.Ack");
-  if (!reply->is_array() || reply->elements.size() != completions.size()) {
-    return BadShape("queue.Ack", *reply);
+  if (!acked.empty()) {
+    std::vector<std::string> keys = {keys_.Leases(queue)};
+    std::vector<std::string> args = {ToString(clock_.NowMs()),
+                                     ToString(options_.result_ttl_success_ms)};
+    keys.reserve(1 + acked.size());
+    args.reserve(2 + 3 * acked.size());
+    for (size_t i : acked) {
+      const Completion& c = completions[i];
+      keys.push_back(keys_.Job(queue, c.id));
+      args.push_back(c.id);
+      args.push_back(ToString(c.token));
+      args.push_back(c.result);
+    }
+    auto reply = connection_.Eval(ScriptNamed("ack"), keys, args);
+    if (!reply) return reply.status().WithContext("queue.Ack");
+    if (!reply->is_array() || reply->elements.size() != acked.size()) {
+      return BadShape("queue.Ack", *reply);
+    }
+    for (size_t k = 0; k < acked.size(); ++k) out[acked[k]] = IntOf(reply->elements[k]) == 1;
   }
-  std::vector<bool> out;
-  out.reserve(completions.size());
-  for (const auto& e : reply->elements) out.push_back(IntOf(e) == 1);
+  for (size_t i : too_large) {
+    const Completion& c = completions[i];
+    Failure failure;
+    failure.id = c.id;
+    failure.token = c.token;
+    failure.error = ResultTooLargeMessage(c.result.size(), options_.max_result_bytes);
+    failure.retryable = false;  // a rerun would most likely produce it again
+    auto failed = Fail(queue, failure);
+    if (!failed) return failed.status().WithContext("queue.Ack");
+  }
   return out;
 }
 
@@ -410,7 +432,7 @@ Result<FailOutcome> Broker::Fail(std::string_view queue, const Failure& failure)
   std::vector<std::string> args = {ToString(now),
                                    failure.id,
                                    ToString(failure.token),
-                                   failure.error,
+                                   TruncateError(failure.error, options_.max_error_bytes),
                                    ToString(retry_at),
                                    failure.cancelled ? "c" : (failure.retryable ? "1" : "0"),
                                    ToString(options_.error_history),
@@ -671,6 +693,47 @@ Result<int64_t> Broker::PurgeDead(std::string_view queue, const std::vector<std:
   if (!reply) return reply.status().WithContext("queue.PurgeDead");
   if (!reply->is_integer()) return BadShape("queue.PurgeDead", *reply);
   return reply->integer;
+}
+
+std::string TruncateError(std::string_view message, int64_t max_bytes) {
+  if (max_bytes <= 0 || message.size() <= static_cast<size_t>(max_bytes)) {
+    return std::string(message);
+  }
+  size_t keep = static_cast<size_t>(max_bytes);
+  // Back up to the start of a UTF-8 character: never keep half of one (continuation bytes
+  // are 10xxxxxx). Bytes that are not UTF-8 at all are cut where they are.
+  size_t boundary = keep;
+  while (boundary > 0 && keep - boundary < 3 &&
+         (static_cast<unsigned char>(message[boundary]) & 0xC0) == 0x80) {
+    --boundary;
+  }
+  if ((static_cast<unsigned char>(message[boundary]) & 0xC0) != 0x80) keep = boundary;
+  std::string out(message.substr(0, keep));
+  out += "\u2026 [truncated " + std::to_string(message.size() - keep) + " bytes]";
+  return out;
+}
+
+std::string ResultTooLargeMessage(size_t result_bytes, int64_t max_bytes) {
+  return "result of " + std::to_string(result_bytes) + " bytes exceeds MAX_RESULT_BYTES (" +
+         std::to_string(max_bytes) + " bytes)";
+}
+
+Result<TrimResult> Broker::TrimDead(std::string_view queue, int64_t limit) {
+  std::vector<std::string> keys = {keys_.Dead(queue), keys_.JobPrefix(queue)};
+  std::vector<std::string> args = {ToString(clock_.NowMs()),
+                                   ToString(std::max<int64_t>(options_.dlq_ttl_ms, 0)),
+                                   ToString(std::max<int64_t>(options_.dlq_max, 0)),
+                                   ToString(std::max<int64_t>(limit, 1))};
+  auto reply = connection_.Eval(ScriptNamed("trim_dead"), keys, args);
+  if (!reply) return reply.status().WithContext("queue.TrimDead");
+  if (!reply->is_array() || reply->elements.size() != 3) {
+    return BadShape("queue.TrimDead", *reply);
+  }
+  TrimResult out;
+  out.expired = IntOf(reply->elements[0]);
+  out.over_cap = IntOf(reply->elements[1]);
+  out.more = IntOf(reply->elements[2]) == 1;
+  return out;
 }
 
 Result<bool> Broker::BlockOn(redis::Connection& blocking, std::vector<std::string> keys,

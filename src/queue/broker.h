@@ -10,6 +10,7 @@
 //   RecoverExpired           -> recover_expired.lua  expired lease -> pending or dead
 //   Release                  -> release.lua      shutdown: hand back without counting the run
 //   Watch                    -> watch.lua        wait for a job's end without polling
+//   TrimDead                 -> trim_dead.lua    DLQ bounded by age and count (scheduler)
 //   Cancel, RetryDead, PurgeDead, Pause/Resume, Counts, GetJob, ListDead, Queues
 //   WaitForWork              BLPOP on the queues' markers: how idle workers sleep
 //
@@ -19,7 +20,9 @@
 // is new.
 //
 // Every "now" comes from the injected Clock, so tests pin time and the scripts never read
-// the server clock. Every batch is bounded by the caller's count.
+// the server clock. In the services the default Clock::System() follows Redis' clock
+// (base/clock.h, redis/clock_sync.h), so times written by one host and compared by another
+// agree whatever their own clocks say. Every batch is bounded by the caller's count.
 //
 // Thread safety: none; a Broker wraps one redis::Connection owned by the caller. Use one per
 // thread.
@@ -60,6 +63,17 @@ struct BrokerOptions {
   int64_t default_unique_ttl_ms = 24 * 3'600'000LL;
   // Entries of error history kept per job.
   int error_history = 10;
+  // Longest error message stored (bytes): Fail keeps the first max_error_bytes (cut at a
+  // UTF-8 character boundary) and appends TruncationMarker(). Bounds a job hash, and the
+  // history fail.lua re-encodes, at about error_history * 4 KiB.
+  int64_t max_error_bytes = 4096;
+  // MAX_RESULT_BYTES: a larger result is not stored; Ack fails the job instead (to the DLQ,
+  // not retried) with ResultTooLargeMessage(). 0 = no limit.
+  int64_t max_result_bytes = 1 << 20;
+  // DLQ_MAX and DLQ_TTL, applied by TrimDead (the scheduler's recovery round): at most this
+  // many dead jobs per queue, none older than this (unix ms since death). 0 = no bound.
+  int64_t dlq_max = 100'000;
+  int64_t dlq_ttl_ms = 30LL * 24 * 3'600'000;
   // With a job-type filter, how many ids each of a dequeue's three windows looks at per
   // priority (the oldest, the newest, and a middle one that moves on at every call; the
   // middle one is what reaches a served job behind any number of unserved ones, within
@@ -163,6 +177,19 @@ struct RecoverResult {
   int dead = 0;
 };
 
+struct TrimResult {
+  int64_t expired = 0;   // dead longer than dlq_ttl_ms
+  int64_t over_cap = 0;  // the oldest beyond dlq_max
+  bool more = false;     // the call stopped at its limit: call again
+  int64_t trimmed() const { return expired + over_cap; }
+};
+
+// `message` cut to `max_bytes` (at a UTF-8 character boundary) plus the marker
+// "… [truncated N bytes]" (N = bytes dropped); unchanged when it fits. max_bytes <= 0: no cap.
+std::string TruncateError(std::string_view message, int64_t max_bytes);
+// The error a job gets when its result is over the cap.
+std::string ResultTooLargeMessage(size_t result_bytes, int64_t max_bytes);
+
 struct QueueCounts {
   std::string queue;
   bool paused = false;
@@ -218,10 +245,14 @@ class Broker {
   // Renews leases of one queue. One LeaseState per ref, in order.
   [[nodiscard]] Result<std::vector<LeaseState>> ExtendLeases(std::string_view queue,
                                                            const std::vector<LeaseRef>& leases);
-  // Completes jobs of one queue; per job true = completed, false = lease lost.
+  // Completes jobs of one queue; per job true = completed, false = not completed: the lease
+  // was lost, or the result is over options().max_result_bytes, in which case the job is
+  // failed instead, straight to the DLQ, with ResultTooLargeMessage() as its error (a
+  // truncated result would be corrupt data; a rerun would most likely make it again).
   [[nodiscard]] Result<std::vector<bool>> Ack(std::string_view queue,
                                               const std::vector<Completion>& completions);
-  // Records a failed run; the retry time comes from options().retry.
+  // Records a failed run; the retry time comes from options().retry. The error is stored
+  // cut to options().max_error_bytes (TruncateError).
   [[nodiscard]] Result<FailOutcome> Fail(std::string_view queue, const Failure& failure);
 
   // Hands leased jobs of one queue back to pending (graceful shutdown) without counting the
@@ -267,6 +298,11 @@ class Broker {
   [[nodiscard]] Result<int64_t> PurgeDead(std::string_view queue,
                                           const std::vector<std::string>& ids,
                                           int64_t limit = 1000);
+  // Deletes, oldest first, dead jobs older than options().dlq_ttl_ms and those beyond the
+  // newest options().dlq_max, at most `limit` per call (`more` says whether to call again).
+  // Off the hot path: the scheduler calls it from its recovery round. Never deletes a job
+  // that is not dead.
+  [[nodiscard]] Result<TrimResult> TrimDead(std::string_view queue, int64_t limit = 1000);
 
   // Blocks on the markers of `queues` until a token arrives or `timeout` passes, on
   // `blocking` (a dedicated connection: BLPOP occupies it). True if woken by a token.

@@ -12,7 +12,8 @@
 //                   generation_ on a token; every kTimerWait it also re-reads the registry, so
 //                   a new queue is watched and promoted within about a second.
 //   RecoverLoop     every recovery_interval, recover_expired.lua on every known queue,
-//                   round-robin in batches of recover_batch like the promotion.
+//                   round-robin in batches of recover_batch like the promotion; then
+//                   trim_dead.lua (the DLQ bounds, DLQ_MAX and DLQ_TTL) on each.
 //   CronLoop        fires due cron occurrences (cron_runner.h), then sleeps until the earliest
 //                   next_run of any schedule, at most queue_refresh, or until generation_
 //                   changes: schedule_put.lua and schedule_pause.lua push a token on the
@@ -99,6 +100,13 @@ Status ValidateOptions(const SchedulerOptions& options) {
   if (options.max_recoveries < 0) {
     return Status::InvalidArgument("scheduler: max_recoveries must be >= 0");
   }
+  if (options.dlq_max < 0) return Status::InvalidArgument("scheduler: dlq_max must be >= 0");
+  if (options.dlq_ttl.count() < 0) {
+    return Status::InvalidArgument("scheduler: dlq_ttl must be >= 0");
+  }
+  if (options.trim_batch < 1) {
+    return Status::InvalidArgument("scheduler: trim_batch must be >= 1");
+  }
   return Status::Ok();
 }
 
@@ -182,6 +190,7 @@ class Scheduler::Impl {
     s.promoted = promoted_.load(std::memory_order_relaxed);
     s.recovered = recovered_.load(std::memory_order_relaxed);
     s.recovered_dead = recovered_dead_.load(std::memory_order_relaxed);
+    s.dlq_trimmed = dlq_trimmed_.load(std::memory_order_relaxed);
     s.promote_rounds = promote_rounds_.load(std::memory_order_relaxed);
     s.errors = errors_.load(std::memory_order_relaxed);
     s.cron_fired = cron_fired_.load(std::memory_order_relaxed);
@@ -344,6 +353,15 @@ class Scheduler::Impl {
         if (down) break;
         queues = std::move(more);
       }
+      // The DLQ bounds, each call bounded (TrimQueue).
+      for (const auto& queue : KnownQueues()) {
+        Status t = TrimQueue(queue);
+        if (!t.ok()) {
+          ReportError(t);
+          if (redis::IsRetryable(t)) break;
+        }
+        if (Stopping()) return;
+      }
       // Errors need no extra pause here: sweeps are already recovery_interval apart, and
       // Connection paces its reconnects.
       if (WaitForStopUntil(sweep_start + options_.recovery_interval)) return;
@@ -365,6 +383,27 @@ class Scheduler::Impl {
                {{"queue", queue}, {"recovered", r->recovered}, {"dead", r->dead}});
     }
     return r->recovered + r->dead >= options_.recover_batch;
+  }
+
+  // The DLQ bounds: a few bounded trim_dead.lua calls, so a large backlog is worked off over
+  // several rounds instead of holding up the next queue's recovery.
+  Status TrimQueue(const std::string& queue) {
+    constexpr int kCallsPerRound = 10;
+    if (options_.dlq_max == 0 && options_.dlq_ttl.count() == 0) return Status::Ok();
+    for (int call = 0; call < kCallsPerRound && !Stopping(); ++call) {
+      auto r = recover_.broker->TrimDead(queue, options_.trim_batch);
+      if (!r) return r.status();
+      if (r->trimmed() > 0) {
+        dlq_trimmed_.fetch_add(r->trimmed(), std::memory_order_relaxed);
+        if (options_.metrics != nullptr) {
+          options_.metrics->AddDlqTrimmed(queue, static_cast<uint64_t>(r->trimmed()));
+        }
+        obs::Log(obs::LogLevel::kInfo, "dead jobs trimmed",
+                 {{"queue", queue}, {"expired", r->expired}, {"over_cap", r->over_cap}});
+      }
+      if (!r->more) break;
+    }
+    return Status::Ok();
   }
 
   // --- Cron thread.
@@ -543,6 +582,7 @@ class Scheduler::Impl {
   std::atomic<int64_t> promoted_{0};
   std::atomic<int64_t> recovered_{0};
   std::atomic<int64_t> recovered_dead_{0};
+  std::atomic<int64_t> dlq_trimmed_{0};
   std::atomic<int64_t> promote_rounds_{0};
   std::atomic<int64_t> errors_{0};
   std::atomic<int64_t> cron_fired_{0};
@@ -560,6 +600,8 @@ Result<std::unique_ptr<Scheduler>> Scheduler::Create(const SchedulerOptions& opt
   broker_options.prefix = options.prefix;
   broker_options.lease_ms = options.lease_timeout.count();
   broker_options.max_recoveries = options.max_recoveries;
+  broker_options.dlq_max = options.dlq_max;
+  broker_options.dlq_ttl_ms = options.dlq_ttl.count();
 
   // Connections never fail to open for an unreachable server (they reconnect on use), so a
   // scheduler started before Redis simply retries until it is up.

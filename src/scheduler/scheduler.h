@@ -4,7 +4,8 @@
 //   promotion  sleeps until the earliest due time of any queue (to the millisecond), or
 //              until a timer token says an earlier time appeared (enqueue of a delayed job,
 //              a failed job's retry), then runs promote_due.lua for each queue.
-//   recovery   every recovery_interval, runs recover_expired.lua for each queue.
+//   recovery   every recovery_interval, runs recover_expired.lua for each queue, then
+//              trim_dead.lua: the DLQ bounds (dlq_max, dlq_ttl), off the jobs' own path.
 //   cron       fires due cron occurrences (cron_runner.h) and sleeps until the earliest
 //              next_run of any schedule, or until a schedule is added or changed.
 // The set of queues is the registry (<p>:queues), re-read every queue_refresh.
@@ -55,8 +56,16 @@ struct SchedulerOptions {
   int promote_batch = 1000;
   int recover_batch = 1000;
   int max_recoveries = 5;
+  // DLQ_MAX and DLQ_TTL: after its recovery sweep of a queue, the recovery thread deletes the
+  // oldest dead jobs beyond dlq_max and those dead longer than dlq_ttl (0: no bound), at most
+  // trim_batch per script call and trim_batch * 10 per queue and round, so a large backlog
+  // (a lowered DLQ_MAX) is worked off over several rounds without holding recovery up.
+  int64_t dlq_max = 100'000;
+  std::chrono::milliseconds dlq_ttl{std::chrono::hours(30 * 24)};
+  int trim_batch = 1000;
   // Where recovered leases (bananas_jobs_recovered_total, and _dead_total for poison pills;
-  // by queue, job_type empty) and Redis round trips are recorded. Null: nothing recorded.
+  // by queue, job_type empty), trimmed dead jobs (bananas_dlq_trimmed_total) and Redis round
+  // trips are recorded. Null: nothing recorded.
   std::shared_ptr<obs::Metrics> metrics;
   // Run the cron thread. Off only in tests that want the other activities alone.
   bool cron = true;
@@ -71,6 +80,7 @@ struct SchedulerStats {
   int64_t promoted = 0;
   int64_t recovered = 0;
   int64_t recovered_dead = 0;
+  int64_t dlq_trimmed = 0;  // dead jobs deleted by the DLQ bounds
   int64_t promote_rounds = 0;
   int64_t errors = 0;
   int64_t cron_fired = 0;    // occurrence jobs enqueued (a racing scheduler's duplicate too)

@@ -296,6 +296,7 @@ class Worker::Impl {
       broker_options.lease_ms = options.lease_timeout.count();
       broker_options.result_ttl_success_ms = options.result_ttl_success.count();
       broker_options.result_ttl_failure_ms = options.result_ttl_failure.count();
+      broker_options.max_result_bytes = options.max_result_bytes;
     }
 
     // Fixed after Start().
@@ -635,7 +636,11 @@ class Worker::Impl {
     e->run_seconds.store(run_seconds, std::memory_order_relaxed);
     if (e->series != nullptr) e->series->run_time.Observe(run_seconds);
     CancelReason reason = e->cancel_reason();
-    if (result.ok()) {
+    const int64_t cap = s.broker_options.max_result_bytes;
+    if (result.ok() && cap > 0 && result->size() > static_cast<size_t>(cap)) {
+      out.result = queue::ResultTooLargeMessage(result->size(), cap);  // Broker::Ack's rule
+      out.retryable = false;
+    } else if (result.ok()) {
       out.success = true;
       out.result = std::move(*result);
     } else if (reason == CancelReason::kCancelled) {

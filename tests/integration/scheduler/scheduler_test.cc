@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "base/clock.h"
+#include "obs/metrics.h"
 #include "queue/broker.h"
 #include "redis/connection.h"
 #include "redis_server.h"
@@ -343,6 +344,50 @@ TEST_F(FairnessTest, AnExpiredLeaseIsRecoveredWhileAnotherQueueRecoversABigBackl
   EXPECT_GT(left, kLeases / 2) << "b_small waited for a_big's backlog";
   ASSERT_TRUE(
       WaitFor([&] { return Count("a_big", &queue::QueueCounts::active) == 0; }, seconds(120)));
+}
+
+TEST_F(SchedulerTest, RecoveryRoundTrimsTheDlqAndCountsIt) {
+  // Five dead jobs, one per failed run.
+  std::vector<std::string> dead;
+  for (int i = 0; i < 5; ++i) {
+    JobSpec spec;
+    spec.name = "doomed";
+    spec.max_retries = 0;
+    auto enqueued = broker_->Enqueue(spec);
+    ASSERT_OK(enqueued);
+    auto leased = broker_->Dequeue({"default", 1, {}, {}});
+    ASSERT_OK(leased);
+    ASSERT_EQ(leased->size(), 1u);
+    auto failed = broker_->Fail("default", {leased->front().id, leased->front().token, 1, "no",
+                                            false, false});
+    ASSERT_OK(failed);
+    dead.push_back(enqueued->id);
+    // Distinct times of death, so "oldest" is well defined.
+    int64_t died = NowUnixMs();
+    ASSERT_TRUE(WaitFor([&] { return NowUnixMs() > died; }));
+  }
+
+  SchedulerOptions o = Options();
+  o.recovery_interval = milliseconds(100);
+  o.dlq_max = 2;
+  o.trim_batch = 2;  // more than one call per round
+  o.metrics = std::make_shared<obs::Metrics>();
+  auto& s = StartScheduler(o);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto counts = broker_->Counts("default");
+        return counts.ok() && counts->dead == 2;
+      },
+      kGenerous));
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_TRUE(broker_->GetJob(dead[i]).status().IsNotFound()) << i;
+  }
+  for (int i = 3; i < 5; ++i) EXPECT_OK(broker_->GetJob(dead[i]));
+  EXPECT_EQ(FinalStats(s).dlq_trimmed, 3);
+  EXPECT_EQ(o.metrics->DlqTrimmed("default"), 3u);
+  std::string text = o.metrics->Render();
+  EXPECT_NE(text.find("bananas_dlq_trimmed_total{queue=\"default\"} 3\n"), std::string::npos)
+      << text;
 }
 
 // Several schedulers over the same jobs: each job is promoted once, by exactly one of them.

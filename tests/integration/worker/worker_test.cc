@@ -128,6 +128,25 @@ TEST_F(WorkerTest, ThrowingHandlerFailsWithItsMessage) {
   EXPECT_NE(job.error.find("disk on fire"), std::string::npos) << job.error;
 }
 
+TEST_F(WorkerTest, ResultOverMaxResultBytesFailsTheJobWithoutRetry) {
+  WorkerOptions o = Options();
+  o.max_result_bytes = 100;
+  auto worker = StartWorker(o);
+  std::string fits = Submit("echo", std::string(100, 'a'));
+  std::string big = Submit("echo", std::string(101, 'b'), 3);
+  EXPECT_EQ(WaitDone(fits).state, JobState::kCompleted);
+  Job job = WaitDone(big);
+  EXPECT_EQ(job.state, JobState::kFailed);
+  EXPECT_EQ(job.attempts, 1);
+  EXPECT_EQ(job.result, "");
+  EXPECT_EQ(job.error, "result of 101 bytes exceeds MAX_RESULT_BYTES (100 bytes)");
+  worker->Stop();
+  worker->Wait();
+  EXPECT_EQ(worker->stats().succeeded, 1);
+  EXPECT_EQ(worker->stats().failed, 1);  // counted as the failure it is, not a lost lease
+  EXPECT_EQ(worker->stats().lease_lost, 0);
+}
+
 TEST_F(WorkerTest, PermanentErrorSkipsRetries) {
   auto worker = StartWorker(Options());
   std::string id = Submit("sleep", "not json", 5);

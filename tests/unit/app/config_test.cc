@@ -55,6 +55,9 @@ TEST(Config, DefaultsAreTheSpecs) {
   EXPECT_EQ(config->log_level, LogLevel::kInfo);
   EXPECT_EQ(config->log_format, LogFormat::kConsole);
   EXPECT_EQ(config->prefix, "bananas");
+  EXPECT_EQ(config->dlq_max, 100'000);
+  EXPECT_EQ(config->dlq_ttl, std::chrono::hours(30 * 24));
+  EXPECT_EQ(config->max_result_bytes, 1024 * 1024);
 }
 
 TEST(Config, PprofPortDefaultDependsOnService) {
@@ -98,6 +101,9 @@ TEST(Config, EveryVariableIsRead) {
                                                         {"LOG_LEVEL", "debug"},
                                                         {"LOG_FORMAT", "json"},
                                                         {"BANANAS_PREFIX", "test:b"},
+                                                        {"DLQ_MAX", "500"},
+                                                        {"DLQ_TTL", "48h"},
+                                                        {"MAX_RESULT_BYTES", "64KiB"},
                                                     }));
   ASSERT_OK(config);
   EXPECT_EQ(config->redis_url, "redis://db:6380/3");
@@ -122,6 +128,9 @@ TEST(Config, EveryVariableIsRead) {
   EXPECT_EQ(config->log_level, LogLevel::kDebug);
   EXPECT_EQ(config->log_format, LogFormat::kJson);
   EXPECT_EQ(config->prefix, "test:b");
+  EXPECT_EQ(config->dlq_max, 500);
+  EXPECT_EQ(config->dlq_ttl, std::chrono::hours(48));
+  EXPECT_EQ(config->max_result_bytes, 64 * 1024);
 }
 
 TEST(Config, EmptyValueMeansUnset) {
@@ -290,6 +299,31 @@ TEST(Config, QueuePruneAfterIsADurationAndZeroMeansNever) {
   EXPECT_EQ(config->queue_prune_after.count(), 0);
 }
 
+TEST(Config, DlqBoundsAcceptZeroForNone) {
+  Result<Config> config =
+      LoadConfig(Service::kScheduler, Env({{"DLQ_MAX", "0"}, {"DLQ_TTL", "0"}}));
+  ASSERT_OK(config);
+  EXPECT_EQ(config->dlq_max, 0);
+  EXPECT_EQ(config->dlq_ttl, milliseconds(0));
+  EXPECT_EQ(ErrorOf({{"DLQ_MAX", "-1"}}, {}, Service::kScheduler),
+            "DLQ_MAX: invalid value \"-1\" (expected an integer 0..1000000000)");
+  EXPECT_EQ(ErrorOf({{"DLQ_MAX", "lots"}}, {}, Service::kScheduler),
+            "DLQ_MAX: invalid value \"lots\" (expected an integer 0..1000000000)");
+  EXPECT_EQ(ErrorOf({{"DLQ_TTL", "a month"}}, {}, Service::kScheduler).substr(0, 9), "DLQ_TTL: ");
+  EXPECT_EQ(ErrorOf({}, {{"DLQ_TTL", "x"}}, Service::kScheduler).substr(0, 20),
+            "DLQ_TTL (--dlq-ttl):");
+}
+
+TEST(Config, MaxResultBytesIsASizeUpTo512MiB) {
+  EXPECT_EQ(LoadConfig(Service::kWorker, Env({{"MAX_RESULT_BYTES", "100"}}))->max_result_bytes,
+            100);
+  EXPECT_EQ(ErrorOf({{"MAX_RESULT_BYTES", "0"}}),
+            "MAX_RESULT_BYTES: invalid value \"0\" (expected a size from 1 byte to 512MiB)");
+  EXPECT_EQ(ErrorOf({{"MAX_RESULT_BYTES", "513MiB"}}),
+            "MAX_RESULT_BYTES: invalid value \"513MiB\" (expected a size from 1 byte to 512MiB)");
+  EXPECT_EQ(ErrorOf({{"MAX_RESULT_BYTES", "1MB"}}).substr(0, 18), "MAX_RESULT_BYTES: ");
+}
+
 TEST(Config, UnknownOverrideIsRefused) {
   EXPECT_EQ(ErrorOf({}, {{"WORKER_CONCURENCY", "3"}}), "unknown setting \"WORKER_CONCURENCY\"");
 }
@@ -301,7 +335,7 @@ TEST(Config, EveryServiceValidatesEveryVariable) {
 }
 
 TEST(Config, EveryVariableHasAFlagAndAService) {
-  ASSERT_EQ(Variables().size(), 23u);
+  ASSERT_EQ(Variables().size(), 26u);
   for (const Variable& variable : Variables()) {
     EXPECT_FALSE(variable.flag.empty()) << variable.name;
     EXPECT_FALSE(variable.help.empty()) << variable.name;

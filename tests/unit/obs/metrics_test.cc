@@ -18,6 +18,20 @@ bool Has(const std::string& text, const std::string& line) {
   return text.find(line + "\n") != std::string::npos;
 }
 
+TEST(Metrics, DlqTrimmedIsCountedByQueue) {
+  Metrics metrics;
+  metrics.AddDlqTrimmed("a", 2);
+  metrics.AddDlqTrimmed("b", 1);
+  metrics.AddDlqTrimmed("a", 3);
+  EXPECT_EQ(metrics.DlqTrimmed("a"), 5u);
+  EXPECT_EQ(metrics.DlqTrimmed("c"), 0u);
+  std::string text = metrics.Render();
+  EXPECT_TRUE(Has(text, "# TYPE bananas_dlq_trimmed_total counter")) << text;
+  EXPECT_TRUE(Has(text, "bananas_dlq_trimmed_total{queue=\"a\"} 5")) << text;
+  EXPECT_TRUE(Has(text, "bananas_dlq_trimmed_total{queue=\"b\"} 1")) << text;
+  EXPECT_TRUE(Has(text, "# TYPE bananas_clock_offset_seconds gauge")) << text;
+}
+
 TEST(Metrics, CountersAreExactUnderConcurrentRecording) {
   Metrics metrics;
   constexpr int kThreads = 4;
