@@ -284,7 +284,7 @@ TEST_F(WorkerTest, LongJobsAreNotPrefetched) {
 TEST_F(WorkerTest, PrefetchedJobsWaitWithoutUsingTheirTimeout) {
   WorkerOptions o = Options();
   o.concurrency = 1;
-  o.prefetch = 8;
+  o.prefetch = 48;
   std::atomic<int> counted{0};
   auto worker = StartWorker(o, [&](Worker& w) {
     ASSERT_OK(w.Register("count", [&](JobContext&) -> Result<std::string> {
@@ -298,24 +298,26 @@ TEST_F(WorkerTest, PrefetchedJobsWaitWithoutUsingTheirTimeout) {
   ASSERT_OK(warm_ids);
   for (const auto& r : *warm_ids) ASSERT_EQ(WaitDone(r.id).state, JobState::kCompleted);
 
-  // Six 12 ms jobs with a 40 ms timeout each, and a job to cancel behind them: run one at
-  // a time, the last sleep starts ~60 ms after its lease.
-  std::vector<JobSpec> specs(7);
-  for (int i = 0; i < 6; ++i) {
+  // Forty 12 ms jobs with a 200 ms timeout each, and a job to cancel behind them: run one at
+  // a time, the last sleep starts ~480 ms after its lease, and a heartbeat (every 200 ms)
+  // learns of the cancellation before an executor reaches the job.
+  constexpr int kSleeps = 40;
+  std::vector<JobSpec> specs(kSleeps + 1);
+  for (int i = 0; i < kSleeps; ++i) {
     specs[i].name = "sleep";
     specs[i].payload = R"({"ms":12})";
-    specs[i].timeout_ms = 40;
+    specs[i].timeout_ms = 200;
   }
-  specs[6].name = "count";
+  specs[kSleeps].name = "count";
   auto ids = client_->SubmitBatch(specs);
   ASSERT_OK(ids);
-  auto cancel = client_->Cancel((*ids)[6].id);
+  auto cancel = client_->Cancel((*ids)[kSleeps].id);
   ASSERT_OK(cancel);
-  for (int i = 0; i < 6; ++i) {
+  for (int i = 0; i < kSleeps; ++i) {
     Job job = WaitDone((*ids)[i].id);
     EXPECT_EQ(job.state, JobState::kCompleted) << i << ": " << job.error;
   }
-  Job cancelled = WaitDone((*ids)[6].id);
+  Job cancelled = WaitDone((*ids)[kSleeps].id);
   EXPECT_EQ(cancelled.state, JobState::kCancelled);
   EXPECT_EQ(counted.load(), 0);
 }
