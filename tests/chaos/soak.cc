@@ -553,14 +553,15 @@ int Soak::Run() {
     if (!workers_.back()) return 2;
   }
 
-  // Faults fall due by progress (terminal jobs / all jobs), spread over the first 90% of the
+  // Faults fall due by progress (terminal jobs / all jobs), spread over the first 85% of the
   // run so that each finds work in flight whatever the machine's speed. A restart and a kill
   // are kept two lease periods apart, so that each recovery can be put down to one of them.
   const int64_t total = flags_.jobs;
-  auto kill_due = [&](int i) { return 0.9 * (i + 0.5) / std::max(flags_.kills, 1); };
-  auto restart_due = [&](int i) { return 0.9 * (i + 0.6) / std::max(flags_.redis_restarts, 1); };
+  auto kill_due = [&](int i) { return 0.85 * (i + 0.5) / std::max(flags_.kills, 1); };
+  auto restart_due = [&](int i) { return 0.8 * (i + 0.5) / std::max(flags_.redis_restarts, 1); };
   const int64_t gap_ms = 2 * flags_.lease_timeout.count();
   int kills = 0, restarts = 0;
+  int64_t kill_waits = 0;
   int64_t last_fault_ms = 0;    // the end of the last kill or restart
   int64_t last_restart_ms = 0;  // the end of the last restart
   int64_t terminal = 0;
@@ -612,7 +613,9 @@ int Soak::Run() {
       std::fflush(stdout);
     } else if (!restart_pending && kills < flags_.kills && progress >= kill_due(kills) &&
                now_ms - last_restart_ms >= gap_ms && unfinished) {
-      if (Kill(progress)) {
+      if (!Kill(progress)) {
+        ++kill_waits;  // no worker reported running jobs at its last heartbeat: next look
+      } else {
         ++kills;
         last_fault_ms = NowUnixMs();
         if (kills % 10 == 0 || kills == flags_.kills) {
@@ -625,6 +628,8 @@ int Soak::Run() {
     std::this_thread::sleep_for(milliseconds(50));  // the next look at the counts
   }
   double run_seconds = SecondsSince(start);
+  std::printf("chaos_soak: %" PRId64 " looks found no worker running jobs when a kill was due\n",
+              kill_waits);
   if (timed_out) {
     std::printf("chaos_soak: duration limit reached with %" PRId64 " jobs not terminal\n",
                 total - terminal);
