@@ -343,7 +343,10 @@ struct Fault {
   int64_t until_unix_ms = 0;  // when it was over (a restart: Redis answering again)
   int64_t in_flight = 0;      // leases held: max of just before and just after
   int victim_running = 0;     // kill: the victim's running jobs at its last heartbeat
-  double progress = 0;        // terminal jobs / all jobs when it happened
+  int victim_slot = -1;       // kill: which worker slot, and the process killed
+  int64_t victim_pid = 0;
+  int number = 0;       // 1-based, per kind
+  double progress = 0;  // terminal jobs / all jobs when it happened
 };
 
 // --- The run.
@@ -392,6 +395,12 @@ class Soak {
     return 0;
   }
 
+  // The fault a charged lease expiry recorded at `at_unix_ms` follows: the latest one begun
+  // before it, if that ended at most a lease timeout + a recovery sweep interval + 1 s before
+  // (a dead holder's lease runs out within a lease timeout, and the next sweep takes it).
+  const Fault* CauseOf(int64_t at_unix_ms) const;
+  std::string Explain(int64_t at_unix_ms) const;
+  std::string Describe(const std::string& id, const Plan& plan, const Job& job) const;
   bool SubmitNextBatch();
   bool Kill(double progress);
   bool RestartRedis(double progress);
@@ -408,6 +417,8 @@ class Soak {
   std::vector<Plan> plans_;
   std::vector<std::string> ids_;
   std::vector<Fault> faults_;
+  int kill_count_ = 0;
+  int restart_count_ = 0;
   int64_t submit_retries_ = 0;
   int64_t resubmitted_duplicates_ = 0;  // ids a retried batch got back through unique keys
 };
@@ -476,6 +487,9 @@ bool Soak::Kill(double progress) {
   // last heartbeat), so the count just after the kill still includes every one of them.
   f.in_flight = std::max(before, ActiveNow());
   f.victim_running = running;
+  f.victim_slot = slot;
+  f.victim_pid = workers_[slot]->pid();
+  f.number = ++kill_count_;
   f.progress = progress;
   faults_.push_back(f);
   SaveLog("worker" + std::to_string(slot) + "." + std::to_string(generations_[slot]),
@@ -499,6 +513,7 @@ bool Soak::RestartRedis(double progress) {
   f.until_unix_ms = NowUnixMs();
   f.in_flight = std::max(before, ActiveNow());
   f.progress = progress;
+  f.number = ++restart_count_;
   faults_.push_back(f);
   return true;
 }
@@ -643,6 +658,16 @@ int Soak::Run() {
   // the counts were read must be able to finish), then the services stopped: each must exit 0
   // on SIGTERM.
   int violations = Check(run_seconds, /*wait=*/!timed_out && !stalled);
+  {
+    std::ofstream out(flags_.log_dir + "/faults.tsv");
+    out << "kind\tnumber\tat_unix_ms\tuntil_unix_ms\tprogress\tleases_held\tvictim_slot"
+           "\tvictim_pid\tvictim_running\n";
+    for (const auto& f : faults_) {
+      out << (f.kind == FaultKind::kKill ? "kill" : "redis_restart") << '\t' << f.number << '\t'
+          << f.at_unix_ms << '\t' << f.until_unix_ms << '\t' << f.progress << '\t' << f.in_flight
+          << '\t' << f.victim_slot << '\t' << f.victim_pid << '\t' << f.victim_running << '\n';
+    }
+  }
   int bad_exits = 0;
   auto stop = [&](std::unique_ptr<Process>& p, const std::string& name) {
     if (!p) return;
@@ -783,7 +808,34 @@ Verdict CheckJob(const Plan& plan, const Job& job) {
   return v;
 }
 
-std::string Describe(const std::string& id, const Plan& plan, const Job& job) {
+const Fault* Soak::CauseOf(int64_t at_unix_ms) const {
+  const Fault* cause = nullptr;
+  for (const auto& f : faults_) {
+    if (f.at_unix_ms <= at_unix_ms && (cause == nullptr || f.at_unix_ms > cause->at_unix_ms)) {
+      cause = &f;
+    }
+  }
+  const int64_t lease = flags_.lease_timeout.count();
+  const int64_t sweep = std::clamp<int64_t>(lease / 2, 50, 5000);  // as `bananas scheduler`
+  if (cause == nullptr || at_unix_ms - cause->until_unix_ms > lease + sweep + 1000) {
+    return nullptr;
+  }
+  return cause;
+}
+
+std::string Soak::Explain(int64_t at_unix_ms) const {
+  const Fault* f = CauseOf(at_unix_ms);
+  if (f == nullptr) return "(no fault just before)";
+  std::string after = std::to_string(at_unix_ms - f->at_unix_ms) + "ms after ";
+  if (f->kind == FaultKind::kKill) {
+    return "(" + after + "kill #" + std::to_string(f->number) + " of worker" +
+           std::to_string(f->victim_slot) + ", pid " + std::to_string(f->victim_pid) + ")";
+  }
+  return "(" + after + "Redis restart #" + std::to_string(f->number) + ", back after " +
+         std::to_string(f->until_unix_ms - f->at_unix_ms) + "ms)";
+}
+
+std::string Soak::Describe(const std::string& id, const Plan& plan, const Job& job) const {
   std::string s = id + " " + kKindNames[static_cast<int>(plan.kind)] +
                   " payload=" + plan.payload.substr(0, 40) +
                   " max_retries=" + std::to_string(plan.max_retries) +
@@ -793,6 +845,7 @@ std::string Describe(const std::string& id, const Plan& plan, const Job& job) {
   for (const auto& e : job.errors) {
     s += "\n      attempt " + std::to_string(e.attempt) + " at " + std::to_string(e.at_unix_ms) +
          ": " + e.message;
+    if (e.message.rfind(kLeaseExpired, 0) == 0) s += " " + Explain(e.at_unix_ms);
   }
   return s;
 }
@@ -881,16 +934,10 @@ int Soak::Check(double run_seconds, bool wait) {
   }
   // Put each recovery down to the fault it followed: the latest one that began before it.
   int64_t after_kill = 0, after_restart = 0, after_nothing = 0;
-  int64_t window_ms = 3 * flags_.lease_timeout.count() + 2000;
   for (const auto& v : verdicts) {
     for (int64_t at : v.lost_at_unix_ms) {
-      const Fault* cause = nullptr;
-      for (const auto& f : faults_) {
-        if (f.at_unix_ms <= at && (cause == nullptr || f.at_unix_ms > cause->at_unix_ms)) {
-          cause = &f;
-        }
-      }
-      if (cause == nullptr || at - cause->until_unix_ms > window_ms) {
+      const Fault* cause = CauseOf(at);
+      if (cause == nullptr) {
         ++after_nothing;
       } else if (cause->kind == FaultKind::kKill) {
         ++after_kill;
