@@ -395,9 +395,8 @@ class Soak {
     return 0;
   }
 
-  // The fault a charged lease expiry recorded at `at_unix_ms` follows: the latest one begun
-  // before it, if that ended at most a lease timeout + a recovery sweep interval + 1 s before
-  // (a dead holder's lease runs out within a lease timeout, and the next sweep takes it).
+  // The fault a charged lease expiry recorded at `at_unix_ms` can follow from: the latest one
+  // whose window (see the definition) holds it; null when none does.
   const Fault* CauseOf(int64_t at_unix_ms) const;
   std::string Explain(int64_t at_unix_ms) const;
   std::string Describe(const std::string& id, const Plan& plan, const Job& job) const;
@@ -809,16 +808,20 @@ Verdict CheckJob(const Plan& plan, const Job& job) {
 }
 
 const Fault* Soak::CauseOf(int64_t at_unix_ms) const {
-  const Fault* cause = nullptr;
-  for (const auto& f : faults_) {
-    if (f.at_unix_ms <= at_unix_ms && (cause == nullptr || f.at_unix_ms > cause->at_unix_ms)) {
-      cause = &f;
-    }
-  }
   const int64_t lease = flags_.lease_timeout.count();
   const int64_t sweep = std::clamp<int64_t>(lease / 2, 50, 5000);  // as `bananas scheduler`
-  if (cause == nullptr || at_unix_ms - cause->until_unix_ms > lease + sweep + 1000) {
-    return nullptr;
+  const Fault* cause = nullptr;
+  for (const auto& f : faults_) {
+    // A killed holder heartbeat at most a third of a lease before it died: its lease runs out
+    // between two thirds of a lease and a lease after the kill (half a lease allows for a late
+    // heartbeat), and the next sweep takes it. A restart can make a lease run out while Redis
+    // is down, and the sweep takes it once Redis is back.
+    int64_t earliest = f.kind == FaultKind::kKill ? f.at_unix_ms + lease / 2 : f.at_unix_ms;
+    int64_t latest = f.until_unix_ms + lease + sweep + 1000;
+    if (at_unix_ms >= earliest && at_unix_ms <= latest &&
+        (cause == nullptr || f.at_unix_ms > cause->at_unix_ms)) {
+      cause = &f;
+    }
   }
   return cause;
 }
@@ -932,7 +935,7 @@ int Soak::Check(double run_seconds, bool wait) {
       std::printf("exhausted by worker losses: %s\n", details[i].c_str());
     }
   }
-  // Put each recovery down to the fault it followed: the latest one that began before it.
+  // Put each recovery down to the fault it can follow from (CauseOf).
   int64_t after_kill = 0, after_restart = 0, after_nothing = 0;
   for (const auto& v : verdicts) {
     for (int64_t at : v.lost_at_unix_ms) {
