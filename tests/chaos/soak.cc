@@ -706,8 +706,9 @@ struct Verdict {
   bool found = false;
   bool terminal = false;
   JobState state = JobState::kPending;
-  bool ok = false;         // in the state and shape its rule says
-  bool exhausted = false;  // DLQ through worker losses on its last attempt (legal, reported)
+  bool ok = false;              // in the state and shape its rule says
+  bool exhausted = false;       // DLQ through worker losses on its last attempt (legal, reported)
+  bool around_restart = false;  // a lease expiry put down to a Redis restart (reported)
   int attempts = 0;
   int recoveries = 0;
   int64_t duplicates = 0;
@@ -893,7 +894,17 @@ int Soak::Check(double run_seconds, bool wait) {
         continue;
       }
       verdicts[i] = CheckJob(plans_[i], *job);
-      if (!verdicts[i].ok || verdicts[i].exhausted) details[i] = Describe(ids_[i], plans_[i], *job);
+      // Described: jobs that break their rule, went to the DLQ through worker losses, or lost
+      // a lease around a Redis restart (few; they show what a restart costs).
+      bool around_restart = false;
+      for (int64_t at : verdicts[i].lost_at_unix_ms) {
+        const Fault* f = CauseOf(at);
+        around_restart |= f != nullptr && f->kind == FaultKind::kRedisRestart;
+      }
+      verdicts[i].around_restart = around_restart;
+      if (!verdicts[i].ok || verdicts[i].exhausted || around_restart) {
+        details[i] = Describe(ids_[i], plans_[i], *job);
+      }
     }
   };
   auto check_start = SteadyClock::now();
@@ -933,6 +944,8 @@ int Soak::Check(double run_seconds, bool wait) {
     if (v.exhausted) {
       ++exhausted;
       std::printf("exhausted by worker losses: %s\n", details[i].c_str());
+    } else if (v.ok && v.around_restart) {
+      std::printf("lease lost around a Redis restart: %s\n", details[i].c_str());
     }
   }
   // Put each recovery down to the fault it can follow from (CauseOf).
