@@ -689,8 +689,11 @@ int Soak::Run() {
                              std::filesystem::copy_options::overwrite_existing, ec);
 
   if (kills < flags_.kills || restarts < flags_.redis_restarts) {
-    std::printf("VIOLATION: only %d of %d kills and %d of %d Redis restarts happened\n", kills,
-                flags_.kills, restarts, flags_.redis_restarts);
+    std::printf(
+        "VIOLATION: only %d of %d kills and %d of %d Redis restarts happened (the jobs ran out "
+        "first: a kill waits two lease periods after a restart; use more --jobs or fewer "
+        "faults)\n",
+        kills, flags_.kills, restarts, flags_.redis_restarts);
     ++violations;
   }
   if (timed_out || stalled) ++violations;
