@@ -337,11 +337,6 @@ class Worker::Impl {
       bool short_jobs = mean_run_seconds < kShortJobSeconds && !long_running;
       return options.concurrency + (short_jobs ? options.prefetch : 0);
     }
-    // Executors not busy and not spoken for by a job waiting in the run queue.
-    // REQUIRES: mu held.
-    int FreeExecutors() const {
-      return std::max(0, options.concurrency - static_cast<int>(active.size()));
-    }
   };
 
   // Ends the fetcher's BLPOP at once instead of at its timeout. Best effort: if Redis is
@@ -410,7 +405,6 @@ class Worker::Impl {
         }
       }
       int free_slots;
-      int free_executors;
       {
         std::unique_lock<obs::ProfiledMutex> lock(s.mu);
         s.slots_cv.wait(lock, [&] {
@@ -418,7 +412,6 @@ class Worker::Impl {
         });
         if (s.stopping) break;
         free_slots = s.Capacity() - static_cast<int>(s.active.size());
-        free_executors = s.FreeExecutors();
       }
       bool got_any = false;
       bool failed = false;
@@ -430,7 +423,11 @@ class Worker::Impl {
         request.max_jobs = std::min(free_slots, s.options.fetch_batch);
         request.job_types = s.options.job_types;
         request.priorities = s.options.priorities;
-        request.start_now = free_executors;
+        // Every job is leased tentatively, even those for free executors: a dequeue whose
+        // reply is lost (Redis restarted as it answered) leases jobs this worker never sees,
+        // and they must not be charged for it (the soak found this, docs/RELIABILITY.md).
+        // The heartbeat reports the ones that started; a short job is acked before that.
+        request.start_now = 0;
         if (handoff) {
           request.handoff_worker = s.worker_id;
           request.idle_registration = idle_registration;
@@ -450,7 +447,6 @@ class Worker::Impl {
         if (leased->empty()) continue;
         got_any = true;
         free_slots -= static_cast<int>(leased->size());
-        free_executors = std::max(0, free_executors - static_cast<int>(leased->size()));
         Dispatch(s, std::move(*leased));
       }
       next_queue = (next_queue + 1) % std::max<size_t>(queues.size(), 1);
