@@ -69,7 +69,9 @@ local function store_finals(done_prefix, buckets_key, class, now, ttl, pairs)
   if ttl > 0 then width = math.max(math.floor(ttl / 16), 1000) end
   local bucket = math.floor(now / width)
   local key = done_prefix .. class .. ':' .. bucket
-  redis.call('HSET', key, unpack(pairs))
+  for i = 1, #pairs, 2000 do  -- unpack has a stack limit
+    redis.call('HSET', key, unpack(pairs, i, math.min(i + 1999, #pairs)))
+  end
   if ttl > 0 then
     local expiry = (bucket + 1) * width + ttl
     if redis.call('PEXPIREAT', key, expiry, 'NX') == 1 then
