@@ -100,6 +100,52 @@ class QueueTest : public ::testing::Test {
     return (r.ok() && !r->empty()) ? r->front() : queue::LeasedJob{};
   }
 
+  // Leases exactly one job of `queue` and reports it started (the heartbeat a worker sends
+  // once the job runs): the lease is no longer tentative, so losing it is charged.
+  queue::LeasedJob LeaseStarted(const std::string& queue = "default") {
+    queue::LeasedJob job = LeaseOne(queue);
+    auto kept = broker_->ExtendLeases(queue, {{job.id, job.token, /*started=*/true}});
+    EXPECT_TRUE(kept.ok()) << kept.status().ToString();
+    return job;
+  }
+
+  // Layout-hiding views (issue 14): what a test asserts about where a job is, without
+  // naming the keys that hold it.
+  // The job's state as GetJob says it ("pending", ...), "notfound" when there is none.
+  std::string StateOf(const std::string& id) {
+    auto job = broker_->GetJob(id);
+    if (!job.ok()) return job.status().IsNotFound() ? "notfound" : job.status().ToString();
+    return std::string(JobStateName(job->state));
+  }
+  // Ids waiting in a pending list, newest first (tombstones included).
+  std::vector<std::string> PendingIds(const std::string& queue, Priority priority) {
+    return List(keys().Pending(queue, priority));
+  }
+  // Ids of the jobs leased in `queue`, by lease deadline.
+  std::vector<std::string> LeasedIds(const std::string& queue = "default") {
+    std::vector<std::string> out;
+    for (auto& member : ZMembers(keys().Leases(queue))) {
+      out.push_back(member.substr(0, member.rfind(':')));
+    }
+    return out;
+  }
+  // The lease deadline of job `id` (unix ms), -1 when it holds no lease.
+  int64_t LeaseDeadline(const std::string& queue, const std::string& id) {
+    auto reply = Cmd({"ZSCAN", keys().Leases(queue), "0", "MATCH", id + ":*", "COUNT", "100000"});
+    if (!reply.is_array() || reply.elements.size() != 2 || reply.elements[1].elements.empty()) {
+      return -1;
+    }
+    return std::stoll(reply.elements[1].elements[1].str);
+  }
+  // How long the stored outcome of ended job `id` is kept (ms, Redis' PTTL): -1 kept for
+  // ever, -2 when it is not stored as ended.
+  int64_t EndedTtlMs(const std::string& queue, const std::string& id) {
+    for (auto& bucket : ZMembers(keys().Buckets(queue))) {
+      if (Cmd({"HEXISTS", bucket, id}).integer == 1) return Cmd({"PTTL", bucket}).integer;
+    }
+    return -2;
+  }
+
   const queue::Keys& keys() const { return broker_->keys(); }
 
   ManualClock clock_{kStart};
