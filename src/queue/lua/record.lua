@@ -60,7 +60,7 @@ local function cancelled_record(rec, now)
 end
 
 -- Stores final records into the done hash of `now`'s bucket of class `class` ('c' completed,
--- 'x' cancelled): pairs = {id, final, id, final, ...}. One HSET, and one PEXPIREAT NX that
+-- 'x' cancelled): pairs = {id, final, id, final, ...}. One HSET, and one PEXPIRE NX that
 -- says whether the bucket is new (then one ZADD into `buckets`, the index GET reads). The
 -- bucket is max(ttl / 16, 1000) ms wide and lives until ttl after its end; ttl 0 keeps it.
 local function store_finals(done_prefix, buckets_key, class, now, ttl, pairs)
@@ -73,8 +73,10 @@ local function store_finals(done_prefix, buckets_key, class, now, ttl, pairs)
     redis.call('HSET', key, unpack(pairs, i, math.min(i + 1999, #pairs)))
   end
   if ttl > 0 then
+    -- PEXPIRE, not PEXPIREAT: relative to Redis' own clock, so a caller whose clock is
+    -- pinned (tests) or off gets the same lifetime.
     local expiry = (bucket + 1) * width + ttl
-    if redis.call('PEXPIREAT', key, expiry, 'NX') == 1 then
+    if redis.call('PEXPIRE', key, expiry - now, 'NX') == 1 then
       redis.call('ZADD', buckets_key, expiry, key)
     end
   else
