@@ -15,16 +15,16 @@ TEST_F(CancelScript, PendingJobIsRemovedAndNeverLeased) {
   auto r = broker_->Cancel(cancel);
   ASSERT_OK(r);
   EXPECT_EQ(*r, queue::CancelOutcome::kCancelled);
-  EXPECT_EQ(StateOf(cancel), "cancelled");
+  EXPECT_EQ(State(cancel), "cancelled");
   auto counts = broker_->Counts("default");
   ASSERT_OK(counts);
   EXPECT_EQ(counts->pending[static_cast<int>(Priority::kNormal)], 1);
-  EXPECT_GT(EndedTtlMs("default", cancel), 0);  // kept RESULT_TTL_FAILURE, not for ever
+  EXPECT_GT(FinishedTtl(cancel), 0);  // kept RESULT_TTL_FAILURE, not for ever
   auto jobs = broker_->Dequeue({"default", 10, {}, {}});
   ASSERT_OK(jobs);
   ASSERT_EQ(jobs->size(), 1u);
   EXPECT_EQ((*jobs)[0].id, keep);
-  EXPECT_EQ(StateOf(cancel), "cancelled");
+  EXPECT_EQ(State(cancel), "cancelled");
   EXPECT_TRUE(broker_->Dequeue({"default", 10, {}, {}})->empty());
   counts = broker_->Counts("default");
   ASSERT_OK(counts);
@@ -79,7 +79,7 @@ TEST_F(CancelScript, ScheduledJobIsRemoved) {
   auto r = broker_->Cancel(job->id);
   ASSERT_OK(r);
   EXPECT_EQ(*r, queue::CancelOutcome::kCancelled);
-  EXPECT_EQ(StateOf(job->id), "cancelled");
+  EXPECT_EQ(State(job->id), "cancelled");
   auto counts = broker_->Counts("default");
   ASSERT_OK(counts);
   EXPECT_EQ(counts->scheduled, 0);

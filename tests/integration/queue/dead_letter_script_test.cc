@@ -40,7 +40,7 @@ TEST_F(DeadLetterScripts, RetryOneMakesItPendingWithFreshAttempts) {
   ASSERT_OK(r);
   EXPECT_EQ(*r, 1);
   EXPECT_EQ(DeadIds(), std::vector<std::string>{b});
-  EXPECT_EQ(PendingIds("default", Priority::kLow), std::vector<std::string>{a});
+  EXPECT_EQ(PendingIds(Priority::kLow), std::vector<std::string>{a});
   auto job = broker_->GetJob(a);
   ASSERT_OK(job);
   EXPECT_EQ(job->state, JobState::kPending);
@@ -69,8 +69,8 @@ TEST_F(DeadLetterScripts, RetryAllAndPurgeAll) {
   ASSERT_OK(purged);
   EXPECT_EQ(*purged, 2);
   EXPECT_TRUE(DeadIds().empty());
-  for (const auto& id : remaining) EXPECT_EQ(StateOf(id), "notfound");
-  EXPECT_EQ(PendingIds("default", Priority::kLow).size(), 3u);
+  for (const auto& id : remaining) EXPECT_EQ(State(id), "notfound");
+  EXPECT_EQ(PendingIds(Priority::kLow).size(), 3u);
   auto counts = broker_->Counts("default");
   ASSERT_OK(counts);
   EXPECT_EQ(counts->dead, 0);
@@ -82,7 +82,7 @@ TEST_F(DeadLetterScripts, PurgeNeverDeletesALiveJob) {
   auto r = broker_->PurgeDead("default", {live});
   ASSERT_OK(r);
   EXPECT_EQ(*r, 0);
-  EXPECT_EQ(StateOf(live), "pending");
+  EXPECT_EQ(State(live), "pending");
 }
 
 TEST_F(DeadLetterScripts, CountsPerStateAndPriority) {

@@ -29,9 +29,9 @@ TEST_F(PromoteDueScript, MovesOnlyDueJobsAndReportsNextDue) {
   ASSERT_OK(mid);
   EXPECT_EQ(mid->moved, 1);
   EXPECT_EQ(mid->next_due_unix_ms, kStart + 200);
-  EXPECT_EQ(PendingIds("default", Priority::kNormal), std::vector<std::string>{a->id});
-  EXPECT_EQ(StateOf(a->id), "pending");
-  EXPECT_EQ(StateOf(b->id), "scheduled");
+  EXPECT_EQ(PendingIds(Priority::kNormal), std::vector<std::string>{a->id});
+  EXPECT_EQ(State(a->id), "pending");
+  EXPECT_EQ(State(b->id), "scheduled");
   auto counts = broker_->Counts("default");
   ASSERT_OK(counts);
   EXPECT_EQ(counts->scheduled, 1);
@@ -41,8 +41,8 @@ TEST_F(PromoteDueScript, MovesOnlyDueJobsAndReportsNextDue) {
   ASSERT_OK(last);
   EXPECT_EQ(last->moved, 1);
   EXPECT_EQ(last->next_due_unix_ms, -1);
-  EXPECT_EQ(PendingIds("default", Priority::kHigh), std::vector<std::string>{b->id});
-  EXPECT_EQ(StateOf(b->id), "pending");
+  EXPECT_EQ(PendingIds(Priority::kHigh), std::vector<std::string>{b->id});
+  EXPECT_EQ(State(b->id), "pending");
   counts = broker_->Counts("default");
   ASSERT_OK(counts);
   EXPECT_EQ(counts->scheduled, 0);

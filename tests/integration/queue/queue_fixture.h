@@ -109,19 +109,35 @@ class QueueTest : public ::testing::Test {
     return job;
   }
 
-  // Layout-hiding views (issue 14): what a test asserts about where a job is, without
-  // naming the keys that hold it.
-  // The job's state as GetJob says it ("pending", ...), "notfound" when there is none.
-  std::string StateOf(const std::string& id) {
+  const queue::Keys& keys() const { return broker_->keys(); }
+
+  // Layout-hiding views (the only place tests learn where a job is stored; the rest ask the
+  // Broker), so that tests survive a change of the data model.
+  //
+  // The job as GetJob returns it; a failed lookup fails the test and gives an empty Job.
+  Job Get(const std::string& id) {
     auto job = broker_->GetJob(id);
-    if (!job.ok()) return job.status().IsNotFound() ? "notfound" : job.status().ToString();
-    return std::string(JobStateName(job->state));
+    EXPECT_TRUE(job.ok()) << id << ": " << job.status().ToString();
+    return job.ok() ? std::move(*job) : Job{};
   }
-  // Ids waiting in a pending list, newest first (tombstones included).
-  std::vector<std::string> PendingIds(const std::string& queue, Priority priority) {
-    return List(keys().Pending(queue, priority));
+  // The job's state name ("pending", "active", ...), or "notfound".
+  std::string State(const std::string& id) {
+    auto job = broker_->GetJob(id);
+    return job.ok() ? std::string(JobStateName(job->state)) : "notfound";
   }
-  // Ids of the jobs leased in `queue`, by lease deadline.
+  // The deadline (unix ms) of the job's lease, -1 when it holds none.
+  int64_t LeaseDeadline(const std::string& id, const std::string& queue = "default") {
+    auto reply = Cmd({"ZRANGE", keys().Leases(queue), "0", "-1", "WITHSCORES"});
+    for (size_t i = 0; i + 1 < reply.elements.size(); i += 2) {
+      const std::string& member = reply.elements[i].str;
+      if (member.size() > id.size() && member.compare(0, id.size(), id) == 0 &&
+          member[id.size()] == ':') {
+        return std::stoll(reply.elements[i + 1].str);
+      }
+    }
+    return -1;
+  }
+  // Ids of the jobs under lease, in deadline order.
   std::vector<std::string> LeasedIds(const std::string& queue = "default") {
     std::vector<std::string> out;
     for (auto& member : ZMembers(keys().Leases(queue))) {
@@ -129,24 +145,18 @@ class QueueTest : public ::testing::Test {
     }
     return out;
   }
-  // The lease deadline of job `id` (unix ms), -1 when it holds no lease.
-  int64_t LeaseDeadline(const std::string& queue, const std::string& id) {
-    auto reply = Cmd({"ZSCAN", keys().Leases(queue), "0", "MATCH", id + ":*", "COUNT", "100000"});
-    if (!reply.is_array() || reply.elements.size() != 2 || reply.elements[1].elements.empty()) {
-      return -1;
-    }
-    return std::stoll(reply.elements[1].elements[1].str);
+  // A pending list's entries (ids, and tombstones), newest first.
+  std::vector<std::string> PendingIds(Priority priority, const std::string& queue = "default") {
+    return List(keys().Pending(queue, priority));
   }
-  // How long the stored outcome of ended job `id` is kept (ms, Redis' PTTL): -1 kept for
-  // ever, -2 when it is not stored as ended.
-  int64_t EndedTtlMs(const std::string& queue, const std::string& id) {
+  // The milliseconds left before a finished (completed or cancelled) job's record expires;
+  // -1 when it never expires, -2 when it is not found among finished jobs.
+  int64_t FinishedTtl(const std::string& id, const std::string& queue = "default") {
     for (auto& bucket : ZMembers(keys().Buckets(queue))) {
       if (Cmd({"HEXISTS", bucket, id}).integer == 1) return Cmd({"PTTL", bucket}).integer;
     }
     return -2;
   }
-
-  const queue::Keys& keys() const { return broker_->keys(); }
 
   ManualClock clock_{kStart};
   queue::BrokerOptions options_;

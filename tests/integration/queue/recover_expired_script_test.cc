@@ -18,7 +18,7 @@ TEST_F(RecoverExpiredScript, LiveLeaseIsLeftAlone) {
   ASSERT_OK(r);
   EXPECT_EQ(r->recovered, 0);
   EXPECT_EQ(LeasedIds(), std::vector<std::string>{id});
-  EXPECT_EQ(StateOf(id), "active");
+  EXPECT_EQ(State(id), "active");
 }
 
 TEST_F(RecoverExpiredScript, ExpiredLeaseReturnsToFrontOfQueue) {
@@ -33,7 +33,7 @@ TEST_F(RecoverExpiredScript, ExpiredLeaseReturnsToFrontOfQueue) {
   EXPECT_EQ(r->recovered, 1);
   EXPECT_EQ(r->dead, 0);
   // Recovered work goes to the tail, the end taken next.
-  EXPECT_EQ(PendingIds("default", Priority::kNormal),
+  EXPECT_EQ(PendingIds(Priority::kNormal),
             (std::vector<std::string>{crashed, waiting}));
   EXPECT_TRUE(LeasedIds().empty());
   auto stored = broker_->GetJob(waiting);
@@ -76,7 +76,7 @@ TEST_F(RecoverExpiredScript, ExpiredLeaseRecoveredOnceUnderRace) {
     ta.join();
     tb.join();
     ASSERT_EQ(ra.recovered + rb.recovered, 1) << "round " << round;
-    ASSERT_EQ(PendingIds("default", Priority::kNormal), std::vector<std::string>{id});
+    ASSERT_EQ(PendingIds(Priority::kNormal), std::vector<std::string>{id});
     auto stored = broker_->GetJob(id);
     ASSERT_OK(stored);
     ASSERT_EQ(stored->recoveries, 1);
@@ -101,7 +101,7 @@ TEST_F(RecoverExpiredScript, PoisonPillGoesToDlq) {
   auto counts = broker_->Counts("default");
   ASSERT_OK(counts);
   EXPECT_EQ(counts->dead, 1);
-  EXPECT_TRUE(PendingIds("default", Priority::kNormal).empty());
+  EXPECT_TRUE(PendingIds(Priority::kNormal).empty());
   auto job = broker_->GetJob(id);
   ASSERT_OK(job);
   EXPECT_EQ(job->state, JobState::kFailed);
@@ -118,7 +118,7 @@ TEST_F(RecoverExpiredScript, LastAttemptLostGoesToDlq) {
   auto r = broker_->RecoverExpired("default");
   ASSERT_OK(r);
   EXPECT_EQ(r->dead, 1);
-  EXPECT_EQ(StateOf(id), "failed");
+  EXPECT_EQ(State(id), "failed");
   auto page = broker_->ListDead("default", 0, 10);
   ASSERT_OK(page);
   ASSERT_EQ(page->jobs.size(), 1u);
