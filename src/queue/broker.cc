@@ -160,8 +160,9 @@ Result<std::vector<std::string>> Broker::DiscoverQueues(int count) {
   std::string cursor = "0";
   const std::string pattern = keys_.QueueKeyPattern();
   do {
-    // TYPE zset: scheduled, retry, leases and dead are sorted sets; job hashes (most keys)
-    // are skipped by the server.
+    // TYPE zset: scheduled, retry, leases and dead are sorted sets; hashes (done buckets,
+    // `jobs`) and lists are skipped by the server. A queue with only pending jobs needs no
+    // scheduler; one whose registry entry was lost gets it back from its workers.
     auto reply = connection_.Run(redis::Command("SCAN")
                                      .Arg(cursor)
                                      .Arg("MATCH")
