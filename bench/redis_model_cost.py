@@ -911,6 +911,16 @@ PROBES = [
      "for i = 1, #ARGV do redis.call('HGET', KEYS[1], ARGV[i]) end return 1"),
     ("K x HSET (one redis.call per element)",
      "for i = 1, #ARGV do redis.call('HSET', KEYS[2], ARGV[i], 'x') end return 1"),
+    ("K x (HMGET 11 + HSET 6 fields) of job hashes",
+     "for i = 1, #ARGV do local k = KEYS[3] .. ARGV[i] "
+     "redis.call('HMGET', k, 'name', 'payload', 'attempts', 'max_retries', 'timeout_ms', 'created',"
+     " 'recoveries', 'token', 'run_at', 'state', 'lost') "
+     "redis.call('HSET', k, 'state', 'active', 'attempts', 1, 'token', 2, 'started', 3, 'updated', 4,"
+     " 'unstarted', 2) end return 1"),
+    ("K x (HSET 4 fields + PEXPIRE + DEL) new job hash",
+     "for i = 1, #ARGV do local k = KEYS[2] .. ARGV[i] "
+     "redis.call('HSET', k, 'state', 'completed', 'result', '', 'finished', 1, 'updated', 1) "
+     "redis.call('PEXPIRE', k, 86400000) redis.call('DEL', k) end return 1"),
 ]
 
 
@@ -918,17 +928,21 @@ def lua_probe(r, K=64, calls=3000):
     r.flushall()
     ids = [job_id(k) for k in range(K)]
     r.hset(Q + "jobs", mapping={i: record(k, 0) for k, i in enumerate(ids)})
+    for k, i in enumerate(ids):
+        r.hset(Q + "job:" + i, mapping={"name": "noop", "payload": '{"n":%d}' % k, "priority": "normal",
+                                        "state": "pending", "max_retries": 3, "attempts": 0,
+                                        "token": 0, "created": 1, "updated": 1, "run_at": 1})
     print("\nPer-element Lua work (K=%d ids per call, %d calls; Redis CPU us per element, "
           "per-call cost subtracted):" % (K, calls))
     base = None
     for label, src in PROBES:
         sc = r.register_script(src)
-        sc(keys=[Q + "jobs", Q + "x"], args=ids)
+        sc(keys=[Q + "jobs", Q + "x", Q + "job:"], args=ids)
         p = r.pipeline(transaction=False)
         def run():
             for _ in range(calls // 100):
                 for _ in range(100):
-                    sc(keys=[Q + "jobs", Q + "x"], args=ids, client=p)
+                    sc(keys=[Q + "jobs", Q + "x", Q + "job:"], args=ids, client=p)
                 p.execute()
             return calls
         us = measure(r, run)["cpu"]
