@@ -8,6 +8,7 @@
 #   bench/worker_cpu.sh                                   # N=200000, concurrency 32, 1 round
 #   N=100000 ROUNDS=3 CONCURRENCY=32 bench/worker_cpu.sh
 #   PERF_OUT=/tmp/w.perf N=50000 bench/worker_cpu.sh; perf report -i /tmp/w.perf --no-children
+#   ALLOCS_OUT=/tmp/a.pb.gz bench/worker_cpu.sh; go tool pprof -sample_index=alloc_objects -top /tmp/a.pb.gz
 #   BIN=/tmp/old/bananas PEER=/tmp/old/bananas_peer bench/worker_cpu.sh   # another build
 #
 # The end of the drain is seen through `bananas queues --json` (Redis, not the worker) every
@@ -25,6 +26,7 @@ PORT=${PORT:-16411}
 PPROF_PORT=${PPROF_PORT:-16412}
 EXTRA_WORKER_ARGS=${EXTRA_WORKER_ARGS:-}
 PERF_OUT=${PERF_OUT:-}  # set: `perf record -g` of the worker through the drain, to this file
+ALLOCS_OUT=${ALLOCS_OUT:-}  # set: the worker's /debug/pprof/allocs over the drain's first 3 s
 
 work=$(mktemp -d /tmp/bananas-wcpu-XXXXXX)
 redis_pid=""
@@ -45,6 +47,9 @@ export REDIS_URL="redis://127.0.0.1:$PORT/0"
 ticks=$(getconf CLK_TCK)
 cpu_seconds() {  # utime + stime of a process, seconds
   awk -v t="$ticks" '{ sub(/^.*\) /, ""); print ($12 + $13) / t }' "/proc/$1/stat"
+}
+switches() {  # context switches of all the process's threads (voluntary + involuntary)
+  cat /proc/"$1"/task/*/status 2>/dev/null | awk '/ctxt_switches:/ {s += $2} END {print s}'
 }
 redis_cpu() {
   redis-cli -p "$PORT" INFO cpu | tr -d '\r' | awk -F: '/^used_cpu_(sys|user):/ {s += $2} END {print s}'
@@ -73,6 +78,7 @@ for round in $(seq "$ROUNDS"); do
   sleep 1.5  # started: connections open, scripts loaded, idle on the paused queue
   before=$(left)
   cpu0=$(cpu_seconds "$worker_pid")
+  sw0=$(switches "$worker_pid")
   rcpu0=$(redis_cpu)
   perf_pid=""
   if [[ -n "$PERF_OUT" ]]; then
@@ -82,14 +88,21 @@ for round in $(seq "$ROUNDS"); do
   fi
   t0=$(date +%s.%N)
   "$BIN" resume default >/dev/null
+  allocs_pid=""
+  if [[ -n "$ALLOCS_OUT" ]]; then
+    curl -s -o "$ALLOCS_OUT" "http://127.0.0.1:$PPROF_PORT/debug/pprof/allocs?seconds=3" &
+    allocs_pid=$!
+  fi
   while (($(left) > 0)); do sleep 0.1; done
   if [[ -n "$perf_pid" ]]; then kill -INT "$perf_pid"; wait "$perf_pid" || true; fi
+  if [[ -n "$allocs_pid" ]]; then wait "$allocs_pid" || true; fi
   t1=$(date +%s.%N)
   cpu1=$(cpu_seconds "$worker_pid")
+  sw1=$(switches "$worker_pid")
   rcpu1=$(redis_cpu)
   kill -TERM "$worker_pid"; wait "$worker_pid" || true; worker_pid=""
   python3 -c "
-n=$N; dt=$t1-$t0; w=$cpu1-$cpu0; r=$rcpu1-$rcpu0
-print('round $round: %d jobs (%d counted before resume) in %.2f s, %d jobs/s; worker CPU %.2f s = %.2f us/job (%.2f cores); Redis %.2f us/job'
-      % (n, $before, dt, n / dt, w, w * 1e6 / n, w / dt, r * 1e6 / n))"
+n=$N; dt=$t1-$t0; w=$cpu1-$cpu0; r=$rcpu1-$rcpu0; sw=$sw1-$sw0
+print('round $round: %d jobs (%d counted before resume) in %.2f s, %d jobs/s; worker CPU %.2f s = %.2f us/job (%.2f cores), %.3f context switches/job; Redis %.2f us/job'
+      % (n, $before, dt, n / dt, w, w * 1e6 / n, w / dt, sw / n, r * 1e6 / n))"
 done
