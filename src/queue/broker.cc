@@ -313,7 +313,8 @@ Result<std::vector<EnqueueResult>> Broker::EnqueueWithIds(std::string_view queue
                                    keys_.InboxPrefix(queue),
                                    keys_.Seq(queue),
                                    keys_.Stale(queue),
-                                   keys_.Buckets(queue)};
+                                   keys_.Buckets(queue),
+                                   keys_.Tokens(queue)};
   const int64_t now = clock_.NowMs();
   std::vector<std::string> args;
   args.reserve(4 + specs.size() * 6);
@@ -354,7 +355,8 @@ Result<std::vector<LeasedJob>> Broker::Dequeue(const DequeueRequest& request) {
                                    keys_.IdleWorkers(q),
                                    keys_.InboxPrefix(q),
                                    keys_.Stale(q),
-                                   keys_.Seq(q)};
+                                   keys_.Seq(q),
+                                   keys_.Tokens(q)};
   // Only a type-filtered dequeue uses the scan cursors: each key costs every call.
   if (!request.job_types.empty()) keys.push_back(keys_.ScanCursors(q));
   std::vector<std::string> args = {"", ToString(options_.lease_ms),
@@ -406,7 +408,7 @@ Result<std::vector<LeasedJob>> Broker::Dequeue(const DequeueRequest& request) {
 Result<std::vector<LeaseState>> Broker::ExtendLeases(std::string_view queue,
                                                      const std::vector<LeaseRef>& leases) {
   if (leases.empty()) return std::vector<LeaseState>{};
-  std::vector<std::string> keys = {keys_.Leases(queue), keys_.Started(queue),
+  std::vector<std::string> keys = {keys_.Leases(queue), keys_.Tokens(queue),
                                    keys_.CancelRequests(queue)};
   std::vector<std::string> args = {ToString(clock_.NowMs()), ToString(options_.lease_ms)};
   args.reserve(2 + 3 * leases.size());
@@ -461,9 +463,9 @@ Result<std::vector<bool>> Broker::Ack(std::string_view queue,
       }
     }
     const int64_t now = clock_.NowMs();
-    std::vector<std::string> keys = {keys_.Leases(queue),      keys_.Jobs(queue),
-                                     keys_.DonePrefix(queue),  keys_.Buckets(queue),
-                                     keys_.Started(queue),     keys_.CancelRequests(queue),
+    std::vector<std::string> keys = {keys_.Leases(queue),         keys_.Tokens(queue),
+                                     keys_.Jobs(queue),           keys_.DonePrefix(queue),
+                                     keys_.Buckets(queue),        keys_.CancelRequests(queue),
                                      keys_.Watched(queue)};
     std::vector<std::string> args = {ToString(now), ToString(options_.result_ttl_success_ms),
                                      keys_.EndedPrefix(queue)};
@@ -502,7 +504,7 @@ Result<FailOutcome> Broker::Fail(std::string_view queue, const Failure& failure)
   int64_t retry_at = now + options_.retry.DelayAfter(failure.attempt, Random01()).count();
   std::vector<std::string> keys = {keys_.Leases(queue),         keys_.Retry(queue),
                                    keys_.Dead(queue),           keys_.Timer(queue),
-                                   keys_.Jobs(queue),           keys_.Started(queue),
+                                   keys_.Jobs(queue),           keys_.Tokens(queue),
                                    keys_.CancelRequests(queue), keys_.Watched(queue),
                                    keys_.EndedPrefix(queue),    keys_.DonePrefix(queue),
                                    keys_.Buckets(queue)};
@@ -543,7 +545,7 @@ Result<std::vector<bool>> Broker::Release(std::string_view queue,
                                    keys_.Pending(queue, Priority::kLow),
                                    keys_.Marker(queue),
                                    keys_.Jobs(queue),
-                                   keys_.Started(queue),
+                                   keys_.Tokens(queue),
                                    keys_.CancelRequests(queue),
                                    keys_.Watched(queue),
                                    keys_.DonePrefix(queue),
@@ -637,7 +639,7 @@ Result<RecoverResult> Broker::RecoverExpired(std::string_view queue, int limit) 
                                    keys_.Dead(queue),
                                    keys_.Marker(queue),
                                    keys_.Jobs(queue),
-                                   keys_.Started(queue),
+                                   keys_.Tokens(queue),
                                    keys_.CancelRequests(queue),
                                    keys_.Watched(queue),
                                    keys_.EndedPrefix(queue),

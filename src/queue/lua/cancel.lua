@@ -3,7 +3,7 @@
 -- KEYS[1] <p>:{q}:jobs           hash id -> record
 -- KEYS[2] <p>:{q}:stale          hash priority -> tombstones in that pending list
 -- KEYS[3] <p>:{q}:scheduled      KEYS[4] <p>:{q}:retry     KEYS[5] <p>:{q}:dead
--- KEYS[6] <p>:{q}:leases         zset '<id>:<token>' -> lease deadline
+-- KEYS[6] <p>:{q}:leases         zset id -> lease deadline
 -- KEYS[7] <p>:{q}:cancel         set of ids whose cancellation was asked
 -- KEYS[8] <p>:{q}:notify         KEYS[9] <p>:{q}:ended:  (watchers, as fail.lua)
 -- KEYS[10] <p>:{q}:done:         prefix of the done buckets    KEYS[11] <p>:{q}:buckets
@@ -15,9 +15,8 @@
 --          scheduled or retrying job leaves its zset. A pending job's id stays in its list
 --          as a tombstone (counted in KEYS[2], so queue depths leave it out): dequeue.lua
 --          leases only ids that have a record, and drops tombstones when it reaches them.
--- Complexity: O(1) for a scheduled or retrying job, O(leases) for a pending or active one
---          (the ZSCAN that tells them apart), plus the done buckets' HGETs for an id with no
---          record.
+-- Complexity: O(log n) for a job with a record; one HGET per live done bucket for an id
+--          without one.
 -- #include record.lua
 -- #include locate.lua
 local jobs, stale, scheduled, retry, dead = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
@@ -35,7 +34,7 @@ if not rec then
 end
 if redis.call('ZSCORE', dead, id) then return 'terminal' end
 if redis.call('ZREM', scheduled, id) == 0 and redis.call('ZREM', retry, id) == 0 then
-  if find_lease(leases, id) then
+  if redis.call('ZSCORE', leases, id) then
     redis.call('SADD', cancel, id)
     return 'requested'
   end

@@ -1,11 +1,11 @@
 #!lua
 -- fail.lua: record a failed run; schedule a retry, or move the job to the DLQ after its last.
--- KEYS[1] <p>:{q}:leases   zset '<id>:<token>' -> lease deadline
+-- KEYS[1] <p>:{q}:leases   zset id -> lease deadline
 -- KEYS[2] <p>:{q}:retry    zset id -> retry_at (unix ms)
 -- KEYS[3] <p>:{q}:dead     zset id -> time of death (unix ms)
 -- KEYS[4] <p>:{q}:timer    list of scheduler wake-up tokens
 -- KEYS[5] <p>:{q}:jobs     hash id -> record
--- KEYS[6] <p>:{q}:started  set of leases reported started
+-- KEYS[6] <p>:{q}:tokens   hash id -> fencing token of its lease ('s' appended once started)
 -- KEYS[7] <p>:{q}:cancel   set of ids whose cancellation was asked
 -- KEYS[8] <p>:{q}:notify   set of ids a client waits on
 -- KEYS[9] <p>:{q}:ended:   prefix of the shard channels a watched job's end is published on
@@ -22,15 +22,16 @@
 --          error appended to its history. A job runs at most max_retries + 1 times: attempts
 --          (runs charged) <= max_retries means retry. A job whose cancellation was asked is
 --          not retried: it ends cancelled (a retry would run it again).
--- Complexity: one ZSCORE, HGET, ZREM, SREM x2, one HSET and one ZADD (or the done bucket's
+-- Complexity: two HGETs, one ZREM, HDEL and SREM, one HSET and one ZADD (or the done bucket's
 --          three calls), cjson of the history (at most ARGV[7] entries).
+-- #include lease.lua
 -- #include record.lua
 local leases, retry, dead, timer, jobs = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local started, cancel, notify, ended = KEYS[6], KEYS[7], KEYS[8], KEYS[9]
+local tokens, cancel, notify, ended = KEYS[6], KEYS[7], KEYS[8], KEYS[9]
 local done_prefix, buckets = KEYS[10], KEYS[11]
 local now = tonumber(ARGV[1])
 local id = ARGV[2]
-local member = id .. ':' .. ARGV[3]
+local token = ARGV[3]
 local message = ARGV[4]
 local retry_at = tonumber(ARGV[5])
 local retryable = ARGV[6] == '1'
@@ -38,9 +39,9 @@ local cancelled = ARGV[6] == 'c'
 local history_cap = tonumber(ARGV[7])
 local cancelled_ttl = tonumber(ARGV[8]) or 0
 
-if not redis.call('ZSCORE', leases, member) then return {'lost'} end
-redis.call('ZREM', leases, member)
-redis.call('SREM', started, member)
+if not holds(redis.call('HGET', tokens, id), token) then return {'lost'} end
+redis.call('ZREM', leases, id)
+redis.call('HDEL', tokens, id)
 local r = parse_record(redis.call('HGET', jobs, id))
 if not r then return {'lost'} end  -- no record: nothing to move (not a state v2 produces)
 local cancel_asked = redis.call('SREM', cancel, id) == 1

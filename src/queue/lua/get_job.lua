@@ -11,8 +11,8 @@
 --          of a failed one, else 0; cancel is 1 when cancellation of the job was asked.
 -- Guarantee: one consistent view: every place a job can be is read in one atomic step.
 --          Writes nothing but the removal of expired entries of `buckets`.
--- Complexity: O(log n) for a job with a record, plus a ZSCAN of the leases for a pending or
---          active one; one HGET per live done bucket (about 17 per class) for an ended one.
+-- Complexity: O(log n) for a job with a record (one HGET, up to four ZSCOREs); one HGET per
+--          live done bucket (about 17 per class) for an ended one.
 -- #include locate.lua
 local k = {jobs = KEYS[1], scheduled = KEYS[2], retry = KEYS[3], dead = KEYS[4],
            leases = KEYS[5], buckets = KEYS[6]}
