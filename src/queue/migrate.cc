@@ -1,0 +1,392 @@
+#include "queue/migrate.h"
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <map>
+#include <set>
+#include <string_view>
+
+#include "queue/job_codec.h"
+#include "queue/lua_sources.h"
+#include "queue/record.h"
+
+namespace bananas::queue {
+namespace {
+
+using redis::Reply;
+
+const redis::Script& MigrateScript() {
+  static const auto* script = new redis::Script("migrate", std::string(LuaSource("migrate")));
+  return *script;
+}
+
+std::string ToString(int64_t v) { return std::to_string(v); }
+
+bool StartsWith(std::string_view s, std::string_view head) {
+  return s.substr(0, head.size()) == head;
+}
+
+// What a job's move counts as in the report.
+enum class Kind { kPending, kScheduled, kRetrying, kDead, kRequeued, kCompleted, kCancelled, kExpired };
+
+// One job's arguments to migrate.lua (its ARGV stride) and how it is counted.
+struct Move {
+  std::string key;  // the layout-1 hash, for `left`
+  Kind kind = Kind::kPending;
+  std::string id, state, action, value, priority, suffix, expiry;
+};
+
+// `<c|x><finished>|<started>|<charged>|<len>:<result><record>` (record.h).
+std::string EncodeFinal(char kind, int64_t finished, int64_t started, int charged,
+                        std::string_view result, std::string_view record) {
+  std::string out(1, kind);
+  out += ToString(finished) + '|' + ToString(started) + '|' + ToString(charged) + '|';
+  out += ToString(static_cast<int64_t>(result.size())) + ':';
+  out += result;
+  out += record;
+  return out;
+}
+
+// The error history to carry over: layout 1's `errors` field verbatim (the same JSON layout 2
+// keeps); for a job that has a last error but no history (written before there was one), a
+// history of that one error.
+std::string ErrorsJson(const Job& job, std::string_view errors_field) {
+  if (!errors_field.empty() || job.error.empty()) return std::string(errors_field);
+  boost::json::array history;
+  history.emplace_back(boost::json::object{{"attempt", job.attempts},
+                                           {"at", job.updated_unix_ms},
+                                           {"error", job.error}});
+  return boost::json::serialize(history);
+}
+
+// The Move for one decoded layout-1 job, or an error saying why it cannot move.
+Result<Move> PlanMove(const Job& job, const std::vector<std::pair<std::string, std::string>>& raw,
+                      const BrokerOptions& options, int64_t now) {
+  std::string state, errors, lost, cancel;
+  for (const auto& [field, value] : raw) {
+    if (field == "state") state = value;
+    else if (field == "errors") errors = value;
+    else if (field == "lost") lost = value;
+    else if (field == "cancel") cancel = value;
+  }
+  Record r;
+  r.priority = job.priority;
+  r.attempts = job.attempts;
+  r.recoveries = job.recoveries;
+  r.lost = !lost.empty() && lost != "0";
+  r.max_retries = job.max_retries;
+  r.run_at_unix_ms = job.run_at_unix_ms > 0 ? job.run_at_unix_ms : job.created_unix_ms;
+  r.name = job.name;
+  r.timeout_ms = job.timeout_ms;
+  r.created_unix_ms = job.created_unix_ms;
+  r.payload = job.payload;
+  r.description = job.description;
+  r.unique_key = job.unique_key;
+  r.errors_json = ErrorsJson(job, errors);
+
+  Move m;
+  m.id = job.id;
+  m.state = state;
+  m.priority = std::string(PriorityName(job.priority));
+
+  // A final record in the done bucket of `finished`, kept `ttl` after it (ack.lua's rule).
+  auto finish = [&](char kind, int64_t finished, int charged, std::string_view result,
+                    int64_t ttl) {
+    m.kind = kind == 'c' ? Kind::kCompleted : Kind::kCancelled;
+    int64_t width = std::max<int64_t>(ttl / 16, 1000);
+    int64_t bucket = finished / width;
+    int64_t expiry = (bucket + 1) * width + ttl;
+    if (expiry <= now) {
+      m.kind = Kind::kExpired;
+      m.action = "drop";
+      return;
+    }
+    m.action = "done";
+    m.suffix = std::string(1, kind) + ':' + ToString(bucket);
+    m.expiry = ToString(expiry);
+    if (kind == 'c' && charged == 1) {
+      m.value = EncodeCompleted(EncodeRecord(r), job.started_unix_ms, finished, result);
+    } else {
+      m.value = EncodeFinal(kind, finished, job.started_unix_ms, charged, result, EncodeRecord(r));
+    }
+  };
+  int64_t finished = job.finished_unix_ms > 0   ? job.finished_unix_ms
+                     : job.updated_unix_ms > 0 ? job.updated_unix_ms
+                                               : now;
+  switch (job.state) {
+    case JobState::kPending:
+    case JobState::kScheduled:
+    case JobState::kRetrying:
+    case JobState::kFailed:
+      m.kind = job.state == JobState::kPending     ? Kind::kPending
+               : job.state == JobState::kScheduled ? Kind::kScheduled
+               : job.state == JobState::kRetrying  ? Kind::kRetrying
+                                                   : Kind::kDead;
+      m.action = "keep";
+      m.value = EncodeRecord(r);
+      break;
+    case JobState::kActive:
+      // Its worker is gone (every service is stopped): the lease is handed back, and the
+      // attempt it charged with it, as Release does.
+      r.attempts = std::max(r.attempts - 1, 0);
+      if (cancel == "1") {
+        finish('x', now, 0, "", options.result_ttl_failure_ms);
+      } else {
+        m.kind = Kind::kRequeued;
+        m.action = "requeue";
+        m.value = EncodeRecord(r);
+      }
+      break;
+    case JobState::kCompleted:
+      // The record as leased (the final run not yet counted) plus the run: EncodeCompleted.
+      if (r.attempts > 0) {
+        r.attempts -= 1;
+        finish('c', finished, 1, job.result, options.result_ttl_success_ms);
+      } else {
+        finish('c', finished, 0, job.result, options.result_ttl_success_ms);
+      }
+      break;
+    case JobState::kCancelled:
+      finish('x', finished, 0, job.result, options.result_ttl_failure_ms);
+      break;
+  }
+  return m;
+}
+
+class Migration {
+ public:
+  Migration(redis::Connection& connection, const BrokerOptions& options, const Clock& clock,
+            const MigrateOptions& migrate)
+      : connection_(connection), options_(options), clock_(clock), migrate_(migrate),
+        keys_(options.prefix) {}
+
+  Result<MigrateReport> Run() {
+    auto layout = connection_.Run(redis::Command("GET").Arg(keys_.Layout()));
+    if (!layout) return layout.status().WithContext("migrate");
+    report_.layout_before = layout->is_string() ? layout->str : "";
+    const std::string& before = report_.layout_before;
+    if (!before.empty() && before != "1" && before != "2") {
+      return Status::FailedPrecondition("Redis holds Bananas data in key layout " + before +
+                                        ", newer than this bananas knows (2): nothing changed");
+    }
+    bool from_layout1 = before != "2";
+
+    auto registered = connection_.Run(redis::Command("SMEMBERS").Arg(keys_.QueueRegistry()));
+    if (!registered) return registered.status().WithContext("migrate");
+    for (const Reply& q : registered->elements) queues_.insert(q.str);
+
+    std::string cursor = "0";
+    do {
+      auto page = connection_.Run(redis::Command("SCAN")
+                                      .Arg(cursor)
+                                      .Arg("MATCH")
+                                      .Arg(keys_.QueueKeyPattern())
+                                      .Arg("COUNT")
+                                      .Arg(static_cast<int64_t>(migrate_.scan_count)));
+      if (!page) return page.status().WithContext("migrate: SCAN");
+      if (!page->is_array() || page->elements.size() != 2) {
+        return Status::Internal("migrate: SCAN: unexpected reply " + page->Describe());
+      }
+      cursor = page->elements[0].str;
+      for (const Reply& k : page->elements[1].elements) {
+        std::string queue = keys_.QueueOfKey(k.str);
+        if (queue.empty()) continue;
+        queues_.insert(queue);
+        std::string job_prefix = keys_.LegacyJob(queue, "");
+        if (StartsWith(k.str, job_prefix)) {
+          auto& ids = found_[queue];
+          ids.push_back(k.str.substr(job_prefix.size()));
+          if (ids.size() >= static_cast<size_t>(std::max(migrate_.batch, 1))) {
+            BANANAS_RETURN_IF_ERROR(Flush(queue));
+          }
+        } else if (from_layout1 && StartsWith(k.str, keys_.InboxPrefix(queue))) {
+          inboxes_.push_back(k.str);
+        }
+      }
+    } while (cursor != "0");
+    for (const auto& q : queues_) BANANAS_RETURN_IF_ERROR(Flush(q));
+
+    // Idle workers' inboxes hold layout-1 copies of jobs that were active, and are requeued
+    // now; their registrations name workers that are gone.
+    if (from_layout1) {
+      for (const auto& q : queues_) inboxes_.push_back(keys_.IdleWorkers(q));
+      for (const auto& key : inboxes_) {
+        auto deleted = connection_.Run(redis::Command("DEL").Arg(key));
+        if (!deleted) return deleted.status().WithContext("migrate");
+        report_.inboxes += deleted->integer;
+      }
+    }
+    for (const auto& q : queues_) BANANAS_RETURN_IF_ERROR(DropStaleLeases(q));
+    report_.queues = static_cast<int64_t>(queues_.size());
+
+    if (report_.left.empty() || migrate_.set_layout_with_left) {
+      auto set = connection_.Run(redis::Command("SET").Arg(keys_.Layout()).Arg("2"));
+      if (!set) return set.status().WithContext("migrate");
+      if (set->is_error()) return Status::Internal("migrate: SET layout: " + set->str);
+      report_.layout_set = true;
+    }
+    return report_;
+  }
+
+ private:
+  // Moves the ids found so far in `queue`.
+  Status Flush(const std::string& queue) {
+    auto it = found_.find(queue);
+    if (it == found_.end() || it->second.empty()) return Status::Ok();
+    std::vector<std::string> ids = std::move(it->second);
+    it->second.clear();
+
+    redis::Pipeline reads;
+    for (const auto& id : ids) reads.Add(redis::Command("HGETALL").Arg(keys_.LegacyJob(queue, id)));
+    auto replies = connection_.Run(reads);
+    if (!replies) return replies.status().WithContext("migrate: HGETALL");
+
+    int64_t now = clock_.NowMs();
+    std::vector<Move> moves;
+    for (size_t i = 0; i < ids.size(); ++i) {
+      const Reply& r = (*replies)[i];
+      std::string key = keys_.LegacyJob(queue, ids[i]);
+      if (r.is_error()) {
+        report_.left.push_back(key + ": " + r.str);
+        continue;
+      }
+      if (!r.is_array() || r.elements.empty()) {
+        ++report_.skipped;
+        continue;
+      }
+      std::vector<std::pair<std::string, std::string>> fields;
+      for (size_t k = 0; k + 1 < r.elements.size(); k += 2) {
+        fields.emplace_back(r.elements[k].str, r.elements[k + 1].str);
+      }
+      auto job = DecodeJob(ids[i], fields);
+      if (!job) {
+        report_.left.push_back(key + ": " + job.status().message());
+        continue;
+      }
+      auto move = PlanMove(*job, fields, options_, now);
+      if (!move) {
+        report_.left.push_back(key + ": " + move.status().message());
+        continue;
+      }
+      move->key = std::move(key);
+      moves.push_back(std::move(*move));
+    }
+    if (moves.empty()) return Status::Ok();
+
+    std::vector<std::string> keys = {keys_.Jobs(queue),
+                                     keys_.Pending(queue, Priority::kHigh),
+                                     keys_.Pending(queue, Priority::kNormal),
+                                     keys_.Pending(queue, Priority::kLow),
+                                     keys_.Leases(queue),
+                                     keys_.DonePrefix(queue),
+                                     keys_.Buckets(queue),
+                                     keys_.LegacyJob(queue, "")};
+    std::vector<std::string> args;
+    args.reserve(1 + 7 * moves.size());
+    args.push_back(ToString(static_cast<int64_t>(moves.size())));
+    for (const Move& m : moves) {
+      for (const std::string* a : {&m.id, &m.state, &m.action, &m.value, &m.priority, &m.suffix}) {
+        args.push_back(*a);
+      }
+      args.push_back(m.expiry);
+    }
+    auto reply = connection_.Eval(MigrateScript(), keys, args);
+    if (!reply) return reply.status().WithContext("migrate: queue " + queue);
+    if (!reply->is_array() || reply->elements.size() != moves.size()) {
+      return Status::Internal("migrate: unexpected reply " + reply->Describe());
+    }
+    for (size_t i = 0; i < moves.size(); ++i) {
+      int64_t outcome = reply->elements[i].integer;
+      if (outcome == 0) {
+        ++report_.skipped;
+      } else if (outcome < 0) {
+        report_.left.push_back(moves[i].key +
+                               ": its state changed while migrating (is a service running?)");
+      } else {
+        Count(moves[i].kind);
+      }
+    }
+    return Status::Ok();
+  }
+
+  void Count(Kind kind) {
+    switch (kind) {
+      case Kind::kPending: ++report_.pending; break;
+      case Kind::kScheduled: ++report_.scheduled; break;
+      case Kind::kRetrying: ++report_.retrying; break;
+      case Kind::kDead: ++report_.dead; break;
+      case Kind::kRequeued: ++report_.requeued; break;
+      case Kind::kCompleted: ++report_.completed; break;
+      case Kind::kCancelled: ++report_.cancelled; break;
+      case Kind::kExpired: ++report_.expired; break;
+    }
+  }
+
+  // Layout 1's lease members are bare ids; layout 2's are <id>:<token> (ids hold no ':').
+  // A bare one left is a lease whose job no longer exists in layout 1 (it was moved, or its
+  // hash is gone): nothing to hand back. One whose hash was left in layout 1 stays with it.
+  Status DropStaleLeases(const std::string& queue) {
+    auto members = connection_.Run(redis::Command("ZRANGE").Arg(keys_.Leases(queue)).Arg(0).Arg(-1));
+    if (!members) return members.status().WithContext("migrate");
+    std::vector<std::string> bare;
+    for (const Reply& m : members->elements) {
+      if (m.str.find(':') == std::string::npos) bare.push_back(m.str);
+    }
+    if (bare.empty()) return Status::Ok();
+    redis::Pipeline exists;
+    for (const auto& id : bare) exists.Add(redis::Command("EXISTS").Arg(keys_.LegacyJob(queue, id)));
+    auto there = connection_.Run(exists);
+    if (!there) return there.status().WithContext("migrate");
+    redis::Command zrem("ZREM");
+    zrem.Arg(keys_.Leases(queue));
+    int64_t dropped = 0;
+    for (size_t i = 0; i < bare.size(); ++i) {
+      if ((*there)[i].integer == 0) {
+        zrem.Arg(bare[i]);
+        ++dropped;
+      }
+    }
+    if (dropped == 0) return Status::Ok();
+    auto removed = connection_.Run(zrem);
+    if (!removed) return removed.status().WithContext("migrate");
+    report_.stale_leases += removed->integer;
+    return Status::Ok();
+  }
+
+  redis::Connection& connection_;
+  const BrokerOptions& options_;
+  const Clock& clock_;
+  const MigrateOptions& migrate_;
+  Keys keys_;
+  MigrateReport report_;
+  std::set<std::string> queues_;
+  std::map<std::string, std::vector<std::string>> found_;  // queue -> ids not yet moved
+  std::vector<std::string> inboxes_;
+};
+
+}  // namespace
+
+Result<MigrateReport> MigrateLayout1(redis::Connection& connection, const BrokerOptions& options,
+                                     const Clock& clock, const MigrateOptions& migrate) {
+  return Migration(connection, options, clock, migrate).Run();
+}
+
+std::string DescribeMigrateReport(const MigrateReport& r) {
+  std::string out = "layout before: " + (r.layout_before.empty() ? "none (1)" : r.layout_before) +
+                    "; queues: " + ToString(r.queues) + "\n";
+  out += "moved " + ToString(r.moved()) + ": pending " + ToString(r.pending) + ", scheduled " +
+         ToString(r.scheduled) + ", retrying " + ToString(r.retrying) + ", dead " +
+         ToString(r.dead) + ", active requeued " + ToString(r.requeued) + ", completed " +
+         ToString(r.completed) + ", cancelled " + ToString(r.cancelled) + "\n";
+  out += "expired results deleted " + ToString(r.expired) + "; already moved (skipped) " +
+         ToString(r.skipped) + "; stale leases dropped " + ToString(r.stale_leases) +
+         "; idle inboxes cleared " + ToString(r.inboxes) + "\n";
+  for (const auto& l : r.left) out += "left in layout 1: " + l + "\n";
+  out += r.layout_set ? "layout is now 2; cron schedules unchanged (same layout)"
+                      : "layout NOT set: " + ToString(static_cast<int64_t>(r.left.size())) +
+                            " job(s) left in layout 1 (above); fix them and run again, or "
+                            "--force to set the layout anyway";
+  return out;
+}
+
+}  // namespace bananas::queue
