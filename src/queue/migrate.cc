@@ -93,10 +93,11 @@ Result<Move> PlanMove(const Job& job, const std::vector<std::pair<std::string, s
   auto finish = [&](char kind, int64_t finished, int charged, std::string_view result,
                     int64_t ttl) {
     m.kind = kind == 'c' ? Kind::kCompleted : Kind::kCancelled;
-    int64_t width = std::max<int64_t>(ttl / 16, 1000);
+    // record.lua store_finals: ttl 0 keeps the bucket for good.
+    int64_t width = ttl > 0 ? std::max<int64_t>(ttl / 16, 1000) : 86'400'000;
     int64_t bucket = finished / width;
-    int64_t expiry = (bucket + 1) * width + ttl;
-    if (expiry <= now) {
+    int64_t expiry = ttl > 0 ? (bucket + 1) * width + ttl : 0;
+    if (ttl > 0 && expiry <= now) {
       m.kind = Kind::kExpired;
       m.action = "drop";
       return;
@@ -282,7 +283,8 @@ class Migration {
                                      keys_.Buckets(queue),
                                      keys_.LegacyJob(queue, "")};
     std::vector<std::string> args;
-    args.reserve(1 + 7 * moves.size());
+    args.reserve(2 + 7 * moves.size());
+    args.push_back(ToString(now));
     args.push_back(ToString(static_cast<int64_t>(moves.size())));
     for (const Move& m : moves) {
       for (const std::string* a : {&m.id, &m.state, &m.action, &m.value, &m.priority, &m.suffix}) {

@@ -8,10 +8,11 @@
 -- KEYS[8] <p>:{q}:job:             prefix of layout 1's job hashes
 -- Derived: KEYS[6]..<c|x>:<bucket> (a done hash), KEYS[8]..id (a layout-1 job hash); all
 --          carry {q}, so the same slot.
--- ARGV[1] n, the number of jobs
--- ARGV[2 + 7*i ...] job i: id; the layout-1 state the caller read (the move is refused if
+-- ARGV[1] now (unix ms)   ARGV[2] n, the number of jobs
+-- ARGV[3 + 7*i ...] job i: id; the layout-1 state the caller read (the move is refused if
 --          the hash says otherwise now); the action; the value; the priority name; for
---          'done' the done hash's suffix ("c:<bucket>" / "x:<bucket>") and its expiry (unix ms)
+--          'done' the done hash's suffix ("c:<bucket>" / "x:<bucket>") and its expiry (unix ms,
+--          later than now; 0 = kept for good)
 --          Actions:
 --          'keep'    pending, scheduled, retrying, dead: HSET jobs id value (a record); the id
 --                    stays in its list or zset, whose names and contents layout 2 keeps
@@ -20,7 +21,8 @@
 --                    job runs next, uncharged, as release.lua hands back a job
 --          'done'    completed or cancelled (or active with cancellation asked): the lease
 --                    leaves leases, HDEL jobs id, HSET <done hash> id value (a final record);
---                    PEXPIREAT <done hash> expiry NX, and when that set it, ZADD buckets
+--                    PEXPIRE <done hash> (expiry - now) NX, and when that set it, ZADD
+--                    buckets (record.lua store_finals' rule, for a bucket of the past)
 --          'drop'    completed or cancelled whose result's time to keep has passed: the
 --                    lease leaves leases, HDEL jobs id; nothing is stored
 --          In every case the layout-1 hash is deleted in the same step.
@@ -36,12 +38,13 @@ local pending = {high = KEYS[2], normal = KEYS[3], low = KEYS[4]}
 local leases, done_prefix, buckets, job_prefix = KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 
 local STRIDE = 7
-local n = tonumber(ARGV[1])
-if not n or #ARGV ~= 1 + n * STRIDE then
-  return redis.error_reply('BANANAS migrate: expected 1 + 7*n arguments')
+local now = tonumber(ARGV[1])
+local n = tonumber(ARGV[2])
+if not now or not n or #ARGV ~= 2 + n * STRIDE then
+  return redis.error_reply('BANANAS migrate: expected 2 + 7*n arguments')
 end
 for i = 0, n - 1 do
-  local b = 2 + i * STRIDE
+  local b = 3 + i * STRIDE
   local action = ARGV[b + 2]
   if action ~= 'keep' and action ~= 'requeue' and action ~= 'done' and action ~= 'drop' then
     return redis.error_reply('BANANAS migrate: job ' .. (i + 1) .. ': bad action')
@@ -56,7 +59,7 @@ end
 
 local out = {}
 for i = 0, n - 1 do
-  local b = 2 + i * STRIDE
+  local b = 3 + i * STRIDE
   local id, state, action, value = ARGV[b], ARGV[b + 1], ARGV[b + 2], ARGV[b + 3]
   local old = job_prefix .. id
   local now_state = redis.call('HGET', old, 'state')
@@ -78,7 +81,9 @@ for i = 0, n - 1 do
         local bucket = done_prefix .. ARGV[b + 5]
         local expiry = tonumber(ARGV[b + 6])
         redis.call('HSET', bucket, id, value)
-        if redis.call('PEXPIREAT', bucket, expiry, 'NX') == 1 then
+        if expiry == 0 then
+          redis.call('ZADD', buckets, 'NX', '+inf', bucket)
+        elseif redis.call('PEXPIRE', bucket, expiry - now, 'NX') == 1 then
           redis.call('ZADD', buckets, expiry, bucket)
         end
       end
