@@ -7,6 +7,7 @@
 #include "base/job_id.h"
 #include "queue/job_codec.h"
 #include "queue/lua_sources.h"
+#include "queue/record.h"
 
 namespace bananas::queue {
 namespace {
@@ -18,8 +19,8 @@ const redis::Script& ScriptNamed(std::string_view name) {
   static const auto* scripts = [] {
     auto* m = new std::map<std::string, redis::Script, std::less<>>();
     for (const char* n : {"ack", "cancel", "dequeue", "enqueue", "extend_lease", "fail",
-                          "promote_due", "purge_dead", "recover_expired", "release", "retry_dead",
-                          "trim_dead", "watch"}) {
+                          "get_job", "promote_due", "purge_dead", "recover_expired", "release",
+                          "retry_dead", "trim_dead", "watch"}) {
       m->emplace(n, redis::Script(n, std::string(LuaSource(n))));
     }
     return m;
@@ -38,6 +39,10 @@ int64_t IntOf(const Reply& r) {
 }
 
 std::string ToString(int64_t v) { return std::to_string(v); }
+
+// The most jobs one off-hot-path script call moves (promote_due.lua, recover_expired.lua):
+// they pass a batch of ids to one command, and Lua's unpack is bounded by its C stack.
+constexpr int kMaxScriptBatch = 4000;
 
 // A leased job's fields, in lease.lua's order.
 constexpr size_t kLeasedFields = 11;
@@ -207,12 +212,49 @@ Result<bool> Broker::PruneQueue(std::string_view queue, int64_t unused_ms) {
                       c.retrying + c.dead > 0) {
     return false;
   }
+  // Every job not ended has a record: one left (whatever the lists say) keeps the queue.
+  // Ended jobs (done buckets) do not: their results stay readable by id without it.
+  auto records = connection_.Run(redis::Command("HLEN").Arg(keys_.Jobs(queue)));
+  if (!records) return records.status().WithContext("queue.PruneQueue");
+  if (!records->is_integer()) return BadShape("queue.PruneQueue", *records);
+  if (records->integer > 0) return false;
   redis::Pipeline p;
   p.Add(redis::Command("SREM").Arg(keys_.QueueRegistry()).Arg(queue));
   p.Add(redis::Command("ZREM").Arg(keys_.QueueSeen()).Arg(queue));
   auto replies = connection_.Run(p);
   if (!replies) return replies.status().WithContext("queue.PruneQueue");
   return true;
+}
+
+Status Broker::CheckLayout() {
+  const std::string key = keys_.Layout();
+  auto layout = connection_.Run(redis::Command("GET").Arg(key));
+  if (!layout) return layout.status().WithContext("queue.CheckLayout");
+  if (layout->is_nil()) {
+    // No layout written: a new Redis (no queue registered) starts at layout 2; one with
+    // queues registered was written by a version before layout 2.
+    auto queues = connection_.Run(redis::Command("SCARD").Arg(keys_.QueueRegistry()));
+    if (!queues) return queues.status().WithContext("queue.CheckLayout");
+    if (!queues->is_integer()) return BadShape("queue.CheckLayout", *queues);
+    if (queues->integer == 0) {
+      auto set = connection_.Run(redis::Command("SET").Arg(key).Arg("2").Arg("NX"));
+      if (!set) return set.status().WithContext("queue.CheckLayout");
+      if (set->is_error()) return Status::Internal("queue.CheckLayout: " + set->str);
+      if (!set->is_nil()) return Status::Ok();
+      // Another service wrote it first: judge what it wrote.
+      layout = connection_.Run(redis::Command("GET").Arg(key));
+      if (!layout) return layout.status().WithContext("queue.CheckLayout");
+    }
+  }
+  if (layout->is_string() && layout->str == "2") return Status::Ok();
+  if (layout->is_error()) return Status::Internal("queue.CheckLayout: " + layout->str);
+  if (layout->is_string() && layout->str != "1") {
+    return Status::FailedPrecondition("Redis holds Bananas data in key layout " + layout->str +
+                                      ", which this version does not read (it reads 2)");
+  }
+  return Status::FailedPrecondition(
+      "Redis holds Bananas data in key layout 1; stop every bananas service and run "
+      "`bananas migrate` (docs/OPERATIONS.md)");
 }
 
 Result<EnqueueResult> Broker::Enqueue(const JobSpec& spec) {
@@ -427,8 +469,12 @@ Result<std::vector<bool>> Broker::Ack(std::string_view queue,
 Result<FailOutcome> Broker::Fail(std::string_view queue, const Failure& failure) {
   int64_t now = clock_.NowMs();
   int64_t retry_at = now + options_.retry.DelayAfter(failure.attempt, Random01()).count();
-  std::vector<std::string> keys = {keys_.Leases(queue), keys_.Retry(queue), keys_.Dead(queue),
-                                   keys_.Timer(queue), keys_.Job(queue, failure.id)};
+  std::vector<std::string> keys = {keys_.Leases(queue),         keys_.Retry(queue),
+                                   keys_.Dead(queue),           keys_.Timer(queue),
+                                   keys_.Jobs(queue),           keys_.Started(queue),
+                                   keys_.CancelRequests(queue), keys_.Watched(queue),
+                                   keys_.EndedPrefix(queue),    keys_.DonePrefix(queue),
+                                   keys_.Buckets(queue)};
   std::vector<std::string> args = {ToString(now),
                                    failure.id,
                                    ToString(failure.token),
@@ -481,15 +527,23 @@ Result<std::vector<bool>> Broker::Release(std::string_view queue,
 }
 
 std::string Broker::JobDoneChannel(std::string_view id) const {
-  std::string key = keys_.JobFromId(id);
-  if (key.empty()) return key;
-  return key + ":done";
+  std::string_view q = QueueOfJobId(id);
+  if (q.empty()) return {};
+  return keys_.EndedChannel(q, id);
+}
+
+// The keys locate.lua reads to find a job (get_job.lua, watch.lua), then `last`.
+static std::vector<std::string> LocateKeys(const Keys& keys, std::string_view q,
+                                           std::string last) {
+  return {keys.Jobs(q), keys.Scheduled(q), keys.Retry(q),   keys.Dead(q),
+          keys.Leases(q), keys.Buckets(q),  std::move(last)};
 }
 
 Result<JobState> Broker::Watch(std::string_view id) {
-  std::string key = keys_.JobFromId(id);
-  if (key.empty()) return Status::NotFound("job " + std::string(id) + ": not a job id");
-  auto reply = connection_.Eval(ScriptNamed("watch"), {key}, {});
+  std::string_view q = QueueOfJobId(id);
+  if (q.empty()) return Status::NotFound("job " + std::string(id) + ": not a job id");
+  auto reply = connection_.Eval(ScriptNamed("watch"), LocateKeys(keys_, q, keys_.Watched(q)),
+                                {ToString(clock_.NowMs()), std::string(id)});
   if (!reply) return reply.status().WithContext("queue.Watch");
   if (reply->is_nil()) return Status::NotFound("job " + std::string(id));
   auto state = ParseJobState(reply->str);
@@ -500,8 +554,12 @@ Result<JobState> Broker::Watch(std::string_view id) {
 Result<CancelOutcome> Broker::Cancel(std::string_view id) {
   std::string_view q = QueueOfJobId(id);
   if (q.empty()) return CancelOutcome::kNotFound;
-  std::vector<std::string> keys = {keys_.Stale(q), keys_.Scheduled(q), keys_.Retry(q),
-                                   keys_.Job(q, id)};
+  std::vector<std::string> keys = {keys_.Jobs(q),           keys_.Stale(q),
+                                   keys_.Scheduled(q),      keys_.Retry(q),
+                                   keys_.Dead(q),           keys_.Leases(q),
+                                   keys_.CancelRequests(q), keys_.Watched(q),
+                                   keys_.EndedPrefix(q),    keys_.DonePrefix(q),
+                                   keys_.Buckets(q)};
   std::vector<std::string> args = {ToString(clock_.NowMs()), std::string(id),
                                    ToString(options_.result_ttl_failure_ms)};
   auto reply = connection_.Eval(ScriptNamed("cancel"), keys, args);
@@ -521,8 +579,9 @@ Result<PromoteResult> Broker::PromoteDue(std::string_view queue, int limit) {
                                    keys_.Pending(queue, Priority::kNormal),
                                    keys_.Pending(queue, Priority::kLow),
                                    keys_.Marker(queue),
-                                   keys_.JobPrefix(queue)};
-  std::vector<std::string> args = {ToString(clock_.NowMs()), ToString(std::max(limit, 1))};
+                                   keys_.Jobs(queue)};
+  std::vector<std::string> args = {ToString(clock_.NowMs()),
+                                   ToString(std::clamp(limit, 1, kMaxScriptBatch))};
   auto reply = connection_.Eval(ScriptNamed("promote_due"), keys, args);
   if (!reply) return reply.status().WithContext("queue.PromoteDue");
   if (!reply->is_array() || reply->elements.size() != 2) {
@@ -538,10 +597,18 @@ Result<RecoverResult> Broker::RecoverExpired(std::string_view queue, int limit) 
                                    keys_.Pending(queue, Priority::kLow),
                                    keys_.Dead(queue),
                                    keys_.Marker(queue),
-                                   keys_.JobPrefix(queue)};
-  std::vector<std::string> args = {ToString(clock_.NowMs()), ToString(std::max(limit, 1)),
+                                   keys_.Jobs(queue),
+                                   keys_.Started(queue),
+                                   keys_.CancelRequests(queue),
+                                   keys_.Watched(queue),
+                                   keys_.EndedPrefix(queue),
+                                   keys_.DonePrefix(queue),
+                                   keys_.Buckets(queue)};
+  std::vector<std::string> args = {ToString(clock_.NowMs()),
+                                   ToString(std::clamp(limit, 1, kMaxScriptBatch)),
                                    ToString(options_.max_recoveries),
-                                   ToString(options_.error_history)};
+                                   ToString(options_.error_history),
+                                   ToString(options_.result_ttl_failure_ms)};
   auto reply = connection_.Eval(ScriptNamed("recover_expired"), keys, args);
   if (!reply) return reply.status().WithContext("queue.RecoverExpired");
   if (!reply->is_array() || reply->elements.size() != 2) {
@@ -613,28 +680,72 @@ Result<std::vector<std::string>> Broker::Queues() {
 }
 
 namespace {
-Result<Job> JobFromHgetall(std::string_view id, const Reply& reply) {
-  if (!reply.is_array() || reply.elements.size() % 2 != 0) {
-    return BadShape("queue.GetJob", reply);
+
+// The time of the newest entry of a job's error history, or 0.
+int64_t LastErrorAt(const Job& job) {
+  return job.errors.empty() ? 0 : job.errors.back().at_unix_ms;
+}
+
+// A job from get_job.lua's reply {state, bytes, score, cancel}, or from a record found
+// elsewhere (ListDead); `lease_ms` dates an active job's lease.
+Result<Job> JobFromStored(std::string_view id, std::string_view queue, JobState state,
+                          std::string_view bytes, int64_t score, bool cancel,
+                          int64_t lease_ms) {
+  auto context = [&](const Status& s) { return s.WithContext("job " + std::string(id)); };
+  if (state == JobState::kCompleted || state == JobState::kCancelled) {
+    auto final = DecodeFinal(bytes);
+    if (!final) return context(final.status());
+    Job job = JobFromRecord(id, queue, std::move(final->record), final->state);
+    job.started_unix_ms = final->started_unix_ms;
+    job.finished_unix_ms = final->finished_unix_ms;
+    job.updated_unix_ms = final->finished_unix_ms;
+    job.result = std::move(final->result);
+    return job;
   }
-  if (reply.elements.empty()) return Status::NotFound("job " + std::string(id));
-  std::vector<std::pair<std::string, std::string>> fields;
-  fields.reserve(reply.elements.size() / 2);
-  for (size_t i = 0; i + 1 < reply.elements.size(); i += 2) {
-    fields.emplace_back(reply.elements[i].str, reply.elements[i + 1].str);
+  auto record = DecodeRecord(bytes);
+  if (!record) return context(record.status());
+  Job job = JobFromRecord(id, queue, std::move(*record), state);
+  job.cancel_requested = cancel;
+  int64_t changed = std::max(job.created_unix_ms, LastErrorAt(job));
+  switch (state) {
+    case JobState::kActive:
+      // The run in progress counts; the lease was last renewed lease_ms before its deadline.
+      job.attempts += 1;
+      job.started_unix_ms = score - lease_ms;
+      job.updated_unix_ms = job.started_unix_ms;
+      break;
+    case JobState::kFailed:
+      job.finished_unix_ms = score;
+      job.updated_unix_ms = score;
+      break;
+    case JobState::kPending:
+      job.updated_unix_ms = std::max(changed, job.run_at_unix_ms);
+      break;
+    default:  // scheduled, retrying: run_at is in the future
+      job.updated_unix_ms = changed;
+      break;
   }
-  auto job = DecodeJob(id, fields);
-  if (job) job->queue = std::string(QueueOfJobId(id));
   return job;
 }
+
 }  // namespace
 
 Result<Job> Broker::GetJob(std::string_view id) {
-  std::string key = keys_.JobFromId(id);
-  if (key.empty()) return Status::NotFound("job " + std::string(id) + ": not a job id");
-  auto reply = connection_.Run(redis::Command("HGETALL").Arg(key));
+  std::string_view q = QueueOfJobId(id);
+  if (q.empty()) return Status::NotFound("job " + std::string(id) + ": not a job id");
+  auto reply = connection_.Eval(ScriptNamed("get_job"),
+                                LocateKeys(keys_, q, keys_.CancelRequests(q)),
+                                {ToString(clock_.NowMs()), std::string(id)});
   if (!reply) return reply.status().WithContext("queue.GetJob");
-  return JobFromHgetall(id, *reply);
+  if (reply->is_nil()) return Status::NotFound("job " + std::string(id));
+  if (!reply->is_array() || reply->elements.size() != 4 || !reply->elements[0].is_string() ||
+      !reply->elements[1].is_string()) {
+    return BadShape("queue.GetJob", *reply);
+  }
+  auto state = ParseJobState(reply->elements[0].str);
+  if (!state) return BadShape("queue.GetJob", *reply);
+  return JobFromStored(id, q, *state, reply->elements[1].str, IntOf(reply->elements[2]),
+                       IntOf(reply->elements[3]) == 1, options_.lease_ms);
 }
 
 Result<DeadPage> Broker::ListDead(std::string_view queue, int64_t offset, int64_t limit) {
@@ -642,27 +753,36 @@ Result<DeadPage> Broker::ListDead(std::string_view queue, int64_t offset, int64_
   limit = std::clamp<int64_t>(limit, 1, 1000);
   redis::Pipeline p;
   p.Add(redis::Command("ZCARD").Arg(keys_.Dead(queue)));
-  p.Add(redis::Command("ZREVRANGE").Arg(keys_.Dead(queue)).Arg(offset).Arg(offset + limit - 1));
+  p.Add(redis::Command("ZREVRANGE")
+            .Arg(keys_.Dead(queue))
+            .Arg(offset)
+            .Arg(offset + limit - 1)
+            .Arg("WITHSCORES"));
   auto replies = connection_.Run(p);
   if (!replies) return replies.status().WithContext("queue.ListDead");
-  if ((*replies)[0].is_error() || !(*replies)[1].is_array()) {
+  if ((*replies)[0].is_error() || !(*replies)[1].is_array() ||
+      (*replies)[1].elements.size() % 2 != 0) {
     return BadShape("queue.ListDead", (*replies)[1]);
   }
   DeadPage page;
   page.total = (*replies)[0].integer;
-  const auto& ids = (*replies)[1].elements;
-  if (ids.empty()) return page;
-  redis::Pipeline jobs;
-  for (const auto& id : ids) jobs.Add(redis::Command("HGETALL").Arg(keys_.Job(queue, id.str)));
-  auto hashes = connection_.Run(jobs);
-  if (!hashes) return hashes.status().WithContext("queue.ListDead");
-  for (size_t i = 0; i < ids.size(); ++i) {
-    auto job = JobFromHgetall(ids[i].str, (*hashes)[i]);
-    if (job) {
-      page.jobs.push_back(std::move(*job));
-    } else if (!job.status().IsNotFound()) {
-      return job.status();
-    }
+  const auto& entries = (*replies)[1].elements;  // id, time of death, id, ...
+  if (entries.empty()) return page;
+  redis::Command hmget("HMGET");
+  hmget.Arg(keys_.Jobs(queue));
+  for (size_t i = 0; i < entries.size(); i += 2) hmget.Arg(entries[i].str);
+  auto records = connection_.Run(hmget);
+  if (!records) return records.status().WithContext("queue.ListDead");
+  if (!records->is_array() || records->elements.size() != entries.size() / 2) {
+    return BadShape("queue.ListDead", *records);
+  }
+  for (size_t i = 0; i < entries.size(); i += 2) {
+    const Reply& record = records->elements[i / 2];
+    if (!record.is_string()) continue;  // purged or retried since the ZREVRANGE
+    auto job = JobFromStored(entries[i].str, queue, JobState::kFailed, record.str,
+                             IntOf(entries[i + 1]), false, options_.lease_ms);
+    if (!job) return job.status().WithContext("queue.ListDead");
+    page.jobs.push_back(std::move(*job));
   }
   return page;
 }
@@ -674,7 +794,7 @@ Result<int64_t> Broker::RetryDead(std::string_view queue, const std::vector<std:
                                    keys_.Pending(queue, Priority::kNormal),
                                    keys_.Pending(queue, Priority::kLow),
                                    keys_.Marker(queue),
-                                   keys_.JobPrefix(queue)};
+                                   keys_.Jobs(queue)};
   std::vector<std::string> args = {ToString(clock_.NowMs()),
                                    ToString(std::max<int64_t>(limit, 1))};
   args.insert(args.end(), ids.begin(), ids.end());
@@ -686,7 +806,7 @@ Result<int64_t> Broker::RetryDead(std::string_view queue, const std::vector<std:
 
 Result<int64_t> Broker::PurgeDead(std::string_view queue, const std::vector<std::string>& ids,
                                   int64_t limit) {
-  std::vector<std::string> keys = {keys_.Dead(queue), keys_.JobPrefix(queue)};
+  std::vector<std::string> keys = {keys_.Dead(queue), keys_.Jobs(queue)};
   std::vector<std::string> args = {ToString(std::max<int64_t>(limit, 1))};
   args.insert(args.end(), ids.begin(), ids.end());
   auto reply = connection_.Eval(ScriptNamed("purge_dead"), keys, args);
@@ -719,7 +839,7 @@ std::string ResultTooLargeMessage(size_t result_bytes, int64_t max_bytes) {
 }
 
 Result<TrimResult> Broker::TrimDead(std::string_view queue, int64_t limit) {
-  std::vector<std::string> keys = {keys_.Dead(queue), keys_.JobPrefix(queue)};
+  std::vector<std::string> keys = {keys_.Dead(queue), keys_.Jobs(queue)};
   std::vector<std::string> args = {ToString(clock_.NowMs()),
                                    ToString(std::max<int64_t>(options_.dlq_ttl_ms, 0)),
                                    ToString(std::max<int64_t>(options_.dlq_max, 0)),

@@ -224,6 +224,13 @@ class Broker {
   const BrokerOptions& options() const { return options_; }
   const Keys& keys() const { return keys_; }
 
+  // The key layout of the data in Redis (keys.h Layout()) is the one this version speaks
+  // (2). A Redis with no layout written and no queue registered is new: layout 2 is written
+  // (SET NX) and OK returned. FailedPrecondition, naming `bananas migrate`, when the data is
+  // in layout 1 (written "1", or missing with queues registered). Every service calls it at
+  // start, before any other operation.
+  [[nodiscard]] Status CheckLayout();
+
   // Validates, then stores the job. Once OK is returned the job is in Redis. A unique key
   // held by a live job returns that job's id with duplicate = true and writes nothing.
   [[nodiscard]] Result<EnqueueResult> Enqueue(const JobSpec& spec);
@@ -260,7 +267,8 @@ class Broker {
   [[nodiscard]] Result<std::vector<bool>> Release(std::string_view queue,
                                                   const std::vector<LeaseRef>& leases);
   // Marks a job as waited on (so its end is published on JobDoneChannel) and returns its
-  // state. Subscribe to the channel first. NotFound for an unknown job.
+  // state; a job ended already is returned as it is, not marked. Subscribe to the channel
+  // first. NotFound for an unknown job.
   [[nodiscard]] Result<JobState> Watch(std::string_view id);
   // The shard channel (SSUBSCRIBE) on which a watched job's end is published; empty for a
   // malformed id.

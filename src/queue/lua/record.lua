@@ -58,3 +58,32 @@ end
 local function cancelled_record(rec, now)
   return 'x' .. now .. '|0|0|0:' .. rec
 end
+
+-- Stores final records into the done hash of `now`'s bucket of class `class` ('c' completed,
+-- 'x' cancelled): pairs = {id, final, id, final, ...}. One HSET, and one PEXPIRE NX that
+-- says whether the bucket is new (then one ZADD into `buckets`, the index GET reads). The
+-- bucket is max(ttl / 16, 1000) ms wide and lives until ttl after its end; ttl 0 keeps it.
+-- The expiry is set relative to `now` (PEXPIRE, not PEXPIREAT): the same instant when the
+-- caller's clock follows Redis' (base/clock.h), and a pinned test clock stays consistent.
+local function store_finals(done_prefix, buckets_key, class, now, ttl, pairs)
+  if #pairs == 0 then return end
+  local width = 86400000
+  if ttl > 0 then width = math.max(math.floor(ttl / 16), 1000) end
+  local bucket = math.floor(now / width)
+  local key = done_prefix .. class .. ':' .. bucket
+  for i = 1, #pairs, 2000 do  -- unpack has a stack limit
+    redis.call('HSET', key, unpack(pairs, i, math.min(i + 1999, #pairs)))
+  end
+  if ttl > 0 then
+    local expiry = (bucket + 1) * width + ttl
+    if redis.call('PEXPIRE', key, expiry - now, 'NX') == 1 then
+      redis.call('ZADD', buckets_key, expiry, key)
+    end
+  else
+    redis.call('ZADD', buckets_key, 'NX', '+inf', key)
+  end
+end
+
+local function store_final(done_prefix, buckets_key, class, now, ttl, id, final)
+  store_finals(done_prefix, buckets_key, class, now, ttl, {id, final})
+end
