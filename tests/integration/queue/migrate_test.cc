@@ -150,6 +150,10 @@ class Migrate : public QueueTest {
 
 TEST_F(Migrate, ReportCountsEveryStateAndSetsTheLayout) {
   WriteEveryState();
+  Status refused = broker_->CheckLayout();
+  EXPECT_EQ(refused.code(), Status::Code::kFailedPrecondition) << refused.ToString();
+  EXPECT_NE(refused.message().find("bananas migrate"), std::string::npos) << refused.ToString();
+
   auto report = RunMigration();
   ASSERT_OK(report);
   EXPECT_EQ(report->layout_before, "");
@@ -166,6 +170,7 @@ TEST_F(Migrate, ReportCountsEveryStateAndSetsTheLayout) {
   EXPECT_TRUE(report->left.empty()) << report->left.front();
   EXPECT_TRUE(report->layout_set);
   EXPECT_EQ(Cmd({"GET", "bananas:layout"}).str, "2");
+  EXPECT_OK(broker_->CheckLayout());
   // Nothing of layout 1 is left: no job hash, no bare lease.
   EXPECT_TRUE(Cmd({"KEYS", "bananas:{*}:job:*"}).elements.empty());
   EXPECT_EQ(Cmd({"ZCARD", "bananas:{mig}:leases"}).integer, 0);
@@ -306,6 +311,7 @@ TEST_F(Migrate, SecondRunChangesNothing) {
   EXPECT_EQ(again->inboxes, 0);
   EXPECT_TRUE(again->left.empty());
   EXPECT_TRUE(again->layout_set);
+  EXPECT_OK(broker_->CheckLayout());
   EXPECT_EQ(Get(j.completed).state, JobState::kCompleted);
   auto counts = broker_->Counts("mig");
   ASSERT_OK(counts);
@@ -336,6 +342,7 @@ TEST_F(Migrate, AJobThatCannotBeDecodedIsLeftAndTheLayoutNotSet) {
   EXPECT_NE(report->left[0].find(layout1_->JobKey("mig", bad)), std::string::npos);
   EXPECT_FALSE(report->layout_set);
   EXPECT_TRUE(Cmd({"GET", "bananas:layout"}).is_nil());
+  EXPECT_EQ(broker_->CheckLayout().code(), Status::Code::kFailedPrecondition);
   // Left exactly as it was.
   EXPECT_EQ(HGet(layout1_->JobKey("mig", bad), "name"), "bad");
 
@@ -363,6 +370,7 @@ TEST_F(Migrate, EmptyRedisJustGetsTheLayout) {
   EXPECT_EQ(report->moved(), 0);
   EXPECT_TRUE(report->layout_set);
   EXPECT_EQ(Cmd({"GET", "bananas:layout"}).str, "2");
+  EXPECT_OK(broker_->CheckLayout());
 }
 
 }  // namespace
