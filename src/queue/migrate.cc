@@ -373,6 +373,24 @@ Result<MigrateReport> MigrateLayout1(redis::Connection& connection, const Broker
   return Migration(connection, options, clock, migrate).Run();
 }
 
+Result<std::vector<std::string>> LiveWorkers(redis::Connection& connection,
+                                             const std::string& prefix) {
+  auto ids = connection.Run(redis::Command("ZRANGE").Arg(prefix + ":workers").Arg(0).Arg(-1));
+  if (!ids) return ids.status().WithContext("migrate: workers");
+  std::vector<std::string> live;
+  if (!ids->is_array() || ids->elements.empty()) return live;
+  redis::Pipeline exists;
+  for (const Reply& id : ids->elements) {
+    exists.Add(redis::Command("EXISTS").Arg(prefix + ":worker:" + id.str));
+  }
+  auto there = connection.Run(exists);
+  if (!there) return there.status().WithContext("migrate: workers");
+  for (size_t i = 0; i < ids->elements.size(); ++i) {
+    if ((*there)[i].integer == 1) live.push_back(ids->elements[i].str);
+  }
+  return live;
+}
+
 std::string DescribeMigrateReport(const MigrateReport& r) {
   std::string out = "layout before: " + (r.layout_before.empty() ? "none (1)" : r.layout_before) +
                     "; queues: " + ToString(r.queues) + "\n";

@@ -78,6 +78,12 @@ struct MigrateReport {
                                                    const Clock& clock = Clock::System(),
                                                    const MigrateOptions& migrate = {});
 
+// Ids of the workers whose record is alive: `<p>:workers` lists every worker that beat,
+// and its `<p>:worker:<id>` hash expires after three missed beats (worker.cc WriteRecord, in
+// both layouts). `bananas migrate` refuses to run while any is.
+[[nodiscard]] Result<std::vector<std::string>> LiveWorkers(redis::Connection& connection,
+                                                           const std::string& prefix);
+
 // The report as a few lines of text, for `bananas migrate`.
 std::string DescribeMigrateReport(const MigrateReport& report);
 

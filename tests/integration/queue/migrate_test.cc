@@ -373,5 +373,18 @@ TEST_F(Migrate, EmptyRedisJustGetsTheLayout) {
   EXPECT_OK(broker_->CheckLayout());
 }
 
+TEST_F(Migrate, LiveWorkersAreThoseWhoseRecordHasNotExpired) {
+  auto none = queue::LiveWorkers(*conn_, "bananas");
+  ASSERT_OK(none);
+  EXPECT_TRUE(none->empty());
+  // As worker.cc WriteRecord writes them: an index of every worker, a record per live one.
+  Cmd({"ZADD", "bananas:workers", "1", "gone"});
+  Cmd({"ZADD", "bananas:workers", "2", "alive"});
+  Cmd({"HSET", "bananas:worker:alive", "host", "h"});
+  auto live = queue::LiveWorkers(*conn_, "bananas");
+  ASSERT_OK(live);
+  EXPECT_EQ(*live, std::vector<std::string>{"alive"});
+}
+
 }  // namespace
 }  // namespace bananas::testing
