@@ -1,6 +1,7 @@
 #include "queue/broker.h"
 
 #include <algorithm>
+#include <charconv>
 #include <set>
 #include <map>
 
@@ -44,61 +45,56 @@ std::string ToString(int64_t v) { return std::to_string(v); }
 // they pass a batch of ids to one command, and Lua's unpack is bounded by its C stack.
 constexpr int kMaxScriptBatch = 4000;
 
-// A leased job's fields, in lease.lua's order.
-constexpr size_t kLeasedFields = 11;
-
 // dequeue.lua drops at most 1000 tombstones per call (MAX_DROPPED); Dequeue calls it up to
 // this many times while it leased nothing and says more may follow.
 constexpr int kDequeueRounds = 8;
 
-// lease.lua encode_leased (every field as <length>:<bytes>) back into the array reply a
-// dequeue gives for a job it leased itself.
-Result<Reply> DecodeHanded(std::string_view encoded) {
-  Reply fields;
-  fields.type = Reply::Type::kArray;
-  size_t pos = 0;
-  while (pos < encoded.size() && fields.elements.size() < kLeasedFields) {
-    size_t colon = encoded.find(':', pos);
-    if (colon == std::string_view::npos || colon == pos || colon - pos > 10) break;
-    size_t length = 0;
-    bool digits = true;
-    for (size_t i = pos; i < colon; ++i) {
-      char c = encoded[i];
-      if (c < '0' || c > '9') digits = false;
-      length = length * 10 + static_cast<size_t>(c - '0');
-    }
-    if (!digits || length > encoded.size() - colon - 1) break;
-    Reply& field = fields.elements.emplace_back();
-    field.type = Reply::Type::kString;
-    field.str = encoded.substr(colon + 1, length);
-    pos = colon + 1 + length;
-  }
-  if (fields.elements.size() != kLeasedFields || pos != encoded.size()) {
-    return Status::Corruption("handed-off job: malformed entry of " +
-                              std::to_string(encoded.size()) + " bytes");
-  }
-  return fields;
+// A job as leased: its record decoded, the bytes kept for the ack.
+Result<LeasedJob> LeasedFromRecord(std::string id, int64_t token, std::string record,
+                                   std::string_view queue, int64_t leased_unix_ms) {
+  auto decoded = DecodeRecord(record);
+  if (!decoded) return decoded.status().WithContext("job " + id);
+  Record& r = *decoded;
+  LeasedJob j;
+  j.id = std::move(id);
+  j.queue = std::string(queue);
+  j.token = token;
+  j.attempts = r.attempts + 1;  // the run this lease is for
+  j.max_retries = r.max_retries;
+  j.recoveries = r.recoveries;
+  j.timeout_ms = r.timeout_ms;
+  j.name = std::move(r.name);
+  j.payload = std::move(r.payload);
+  j.priority = r.priority;
+  j.created_unix_ms = r.created_unix_ms;
+  j.run_at_unix_ms = r.run_at_unix_ms;
+  j.leased_unix_ms = leased_unix_ms;
+  j.record = std::move(record);
+  return j;
 }
 
-// REQUIRES: f.elements.size() == kLeasedFields (lease.lua lease_job's order).
-LeasedJob LeasedFromReply(Reply& f, std::string_view queue, int64_t leased_unix_ms) {
-  auto& e = f.elements;
-  LeasedJob j;
-  j.id = std::move(e[0].str);
-  j.queue = std::string(queue);
-  j.token = IntOf(e[1]);
-  j.attempts = static_cast<int>(IntOf(e[2]));
-  j.max_retries = static_cast<int>(IntOf(e[3]));
-  j.timeout_ms = IntOf(e[4]);
-  j.name = std::move(e[5].str);
-  j.payload = std::move(e[6].str);
-  auto p = ParsePriority(e[7].str);
-  j.priority = p ? *p : Priority::kNormal;
-  j.created_unix_ms = IntOf(e[8]);
-  j.recoveries = static_cast<int>(IntOf(e[9]));
-  j.run_at_unix_ms = IntOf(e[10]);
-  j.leased_unix_ms = leased_unix_ms;
-  return j;
+// lease.lua encode_handed: "<token>|<id length>:<id><record>".
+Result<LeasedJob> DecodeHanded(std::string_view encoded, std::string_view queue,
+                               int64_t leased_unix_ms) {
+  auto bad = [&] {
+    return Status::Corruption("handed-off job: malformed entry of " +
+                              std::to_string(encoded.size()) + " bytes");
+  };
+  size_t bar = encoded.find('|');
+  if (bar == std::string_view::npos) return bad();
+  size_t colon = encoded.find(':', bar);
+  if (colon == std::string_view::npos) return bad();
+  int64_t token = 0;
+  size_t id_length = 0;
+  auto t = std::from_chars(encoded.data(), encoded.data() + bar, token);
+  auto l = std::from_chars(encoded.data() + bar + 1, encoded.data() + colon, id_length);
+  if (t.ec != std::errc() || t.ptr != encoded.data() + bar || l.ec != std::errc() ||
+      l.ptr != encoded.data() + colon || id_length > encoded.size() - colon - 1) {
+    return bad();
+  }
+  std::string id(encoded.substr(colon + 1, id_length));
+  std::string record(encoded.substr(colon + 1 + id_length));
+  return LeasedFromRecord(std::move(id), token, std::move(record), queue, leased_unix_ms);
 }
 
 }  // namespace
@@ -299,7 +295,8 @@ Result<std::vector<EnqueueResult>> Broker::EnqueueBatch(const std::vector<JobSpe
 
 Result<std::vector<EnqueueResult>> Broker::EnqueueWithIds(std::string_view queue,
                                                          const std::vector<JobSpec>& specs,
-                                                         const std::vector<std::string>& ids) {
+                                                         const std::vector<std::string>& ids,
+                                                         bool resent) {
   BANANAS_RETURN_IF_ERROR(RegisterQueue(queue));
   std::vector<std::string> keys = {keys_.Pending(queue, Priority::kHigh),
                                    keys_.Pending(queue, Priority::kNormal),
@@ -307,29 +304,30 @@ Result<std::vector<EnqueueResult>> Broker::EnqueueWithIds(std::string_view queue
                                    keys_.Scheduled(queue),
                                    keys_.Marker(queue),
                                    keys_.Timer(queue),
-                                   keys_.JobPrefix(queue),
+                                   keys_.Jobs(queue),
                                    keys_.UniquePrefix(queue),
                                    keys_.Paused(queue),
                                    keys_.Leases(queue),
                                    keys_.IdleWorkers(queue),
-                                   keys_.InboxPrefix(queue)};
+                                   keys_.InboxPrefix(queue),
+                                   keys_.Seq(queue),
+                                   keys_.Stale(queue),
+                                   keys_.Buckets(queue)};
+  const int64_t now = clock_.NowMs();
   std::vector<std::string> args;
-  args.reserve(3 + specs.size() * 10);
-  args.push_back(ToString(clock_.NowMs()));
+  args.reserve(4 + specs.size() * 6);
+  args.push_back(ToString(now));
   args.push_back(ToString(static_cast<int64_t>(specs.size())));
   args.push_back(ToString(options_.default_unique_ttl_ms));
+  args.emplace_back(resent ? "1" : "0");
   for (size_t i = 0; i < specs.size(); ++i) {
     const JobSpec& s = specs[i];
     args.push_back(ids[i]);
-    args.push_back(s.name);
-    args.push_back(s.payload);
-    args.emplace_back(PriorityName(s.priority));
-    args.push_back(ToString(s.max_retries));
-    args.push_back(ToString(s.timeout_ms));
+    args.emplace_back(1, PriorityName(s.priority).front());
     args.push_back(ToString(s.run_at_unix_ms));
     args.push_back(s.unique_key);
     args.push_back(ToString(s.unique_ttl_ms));
-    args.push_back(s.description);
+    args.push_back(EncodeRecord(NewRecord(s, now, s.run_at_unix_ms)));
   }
   auto reply = connection_.Eval(ScriptNamed("enqueue"), keys, args);
   if (!reply) return reply.status().WithContext("queue.Enqueue");
@@ -338,7 +336,7 @@ Result<std::vector<EnqueueResult>> Broker::EnqueueWithIds(std::string_view queue
   }
   std::vector<EnqueueResult> out(specs.size());
   for (size_t i = 0; i < specs.size(); ++i) {
-    out[i].id = reply->elements[2 * i].str;
+    out[i].id = std::move(reply->elements[2 * i].str);
     out[i].duplicate = IntOf(reply->elements[2 * i + 1]) == 1;
   }
   return out;
@@ -351,10 +349,11 @@ Result<std::vector<LeasedJob>> Broker::Dequeue(const DequeueRequest& request) {
                                    keys_.Pending(q, Priority::kNormal),
                                    keys_.Pending(q, Priority::kLow),
                                    keys_.Leases(q),
-                                   keys_.JobPrefix(q),
+                                   keys_.Jobs(q),
                                    keys_.IdleWorkers(q),
                                    keys_.InboxPrefix(q),
-                                   keys_.Stale(q)};
+                                   keys_.Stale(q),
+                                   keys_.Seq(q)};
   // Only a type-filtered dequeue uses the scan cursors: each key costs every call.
   if (!request.job_types.empty()) keys.push_back(keys_.ScanCursors(q));
   std::vector<std::string> args = {"", ToString(options_.lease_ms),
@@ -366,31 +365,37 @@ Result<std::vector<LeasedJob>> Broker::Dequeue(const DequeueRequest& request) {
   args.push_back(request.handoff_worker);
   args.emplace_back(request.leaving ? "2" : request.may_be_registered ? "1" : "0");
   args.push_back(ToString(request.idle_registration.count()));
-  args.push_back(ToString(std::max(request.start_now, 0)));
   args.insert(args.end(), request.job_types.begin(), request.job_types.end());
   std::vector<LeasedJob> jobs;
-  // A call that dropped MAX_DROPPED tombstones (cancelled jobs' ids) stops and says so
-  // with a trailing 1; with nothing leased yet, call again, a bounded number of times.
+  // A call that dropped MAX_DROPPED tombstones (cancelled jobs' ids) stops and says so;
+  // with nothing leased yet, call again, a bounded number of times.
   for (int round = 0; round < kDequeueRounds; ++round) {
     int64_t now = clock_.NowMs();
     args[0] = ToString(now);
     if (round > 0) args[6] = "0";  // the first call took back the registration and inbox
     auto reply = connection_.Eval(ScriptNamed("dequeue"), keys, args);
     if (!reply) return reply.status().WithContext("queue.Dequeue");
-    if (!reply->is_array()) return BadShape("queue.Dequeue", *reply);
-    bool more = !reply->elements.empty() && reply->elements.back().is_integer();
-    if (more) reply->elements.pop_back();
-    jobs.reserve(reply->elements.size());
-    for (auto& e : reply->elements) {
-      if (e.is_string()) {  // handed to this worker's inbox by enqueue.lua
-        auto decoded = DecodeHanded(e.str);
-        if (!decoded) return decoded.status().WithContext("queue.Dequeue");
-        jobs.push_back(LeasedFromReply(*decoded, q, now));
-      } else if (e.is_array() && e.elements.size() == kLeasedFields) {
-        jobs.push_back(LeasedFromReply(e, q, now));
-      } else {
-        return BadShape("queue.Dequeue", *reply);
-      }
+    // {token, more, h, h inbox entries, then id, record pairs}
+    auto& e = reply->elements;
+    if (!reply->is_array() || e.size() < 3 || !e[0].is_integer() || !e[2].is_integer()) {
+      return BadShape("queue.Dequeue", *reply);
+    }
+    const int64_t token = e[0].integer;
+    const bool more = IntOf(e[1]) == 1;
+    const size_t handed = static_cast<size_t>(std::max<int64_t>(e[2].integer, 0));
+    if (e.size() < 3 + handed || (e.size() - 3 - handed) % 2 != 0) {
+      return BadShape("queue.Dequeue", *reply);
+    }
+    jobs.reserve(jobs.size() + handed + (e.size() - 3 - handed) / 2);
+    for (size_t i = 3; i < 3 + handed; ++i) {
+      auto job = DecodeHanded(e[i].str, q, now);
+      if (!job) return job.status().WithContext("queue.Dequeue");
+      jobs.push_back(std::move(*job));
+    }
+    for (size_t i = 3 + handed; i + 1 < e.size(); i += 2) {
+      auto job = LeasedFromRecord(std::move(e[i].str), token, std::move(e[i + 1].str), q, now);
+      if (!job) return job.status().WithContext("queue.Dequeue");
+      jobs.push_back(std::move(*job));
     }
     if (!more || !jobs.empty()) break;
   }
@@ -400,10 +405,11 @@ Result<std::vector<LeasedJob>> Broker::Dequeue(const DequeueRequest& request) {
 Result<std::vector<LeaseState>> Broker::ExtendLeases(std::string_view queue,
                                                      const std::vector<LeaseRef>& leases) {
   if (leases.empty()) return std::vector<LeaseState>{};
-  std::vector<std::string> keys = {keys_.Leases(queue)};
+  std::vector<std::string> keys = {keys_.Leases(queue), keys_.Started(queue),
+                                   keys_.CancelRequests(queue)};
   std::vector<std::string> args = {ToString(clock_.NowMs()), ToString(options_.lease_ms)};
+  args.reserve(2 + 3 * leases.size());
   for (const auto& l : leases) {
-    keys.push_back(keys_.Job(queue, l.id));
     args.push_back(l.id);
     args.push_back(ToString(l.token));
     args.emplace_back(l.started ? "1" : "0");
@@ -434,17 +440,41 @@ Result<std::vector<bool>> Broker::Ack(std::string_view queue,
     (over ? too_large : acked).push_back(i);
   }
   if (!acked.empty()) {
-    std::vector<std::string> keys = {keys_.Leases(queue)};
-    std::vector<std::string> args = {ToString(clock_.NowMs()),
-                                     ToString(options_.result_ttl_success_ms)};
-    keys.reserve(1 + acked.size());
-    args.reserve(2 + 3 * acked.size());
+    // Completions without the leased record (tests): read the records first.
+    std::vector<size_t> missing;
+    for (size_t i : acked) {
+      if (completions[i].record.empty()) missing.push_back(i);
+    }
+    std::vector<std::string> fetched(completions.size());
+    if (!missing.empty()) {
+      redis::Command hmget("HMGET");
+      hmget.Arg(keys_.Jobs(queue));
+      for (size_t i : missing) hmget.Arg(completions[i].id);
+      auto records = connection_.Run(hmget);
+      if (!records) return records.status().WithContext("queue.Ack");
+      if (!records->is_array() || records->elements.size() != missing.size()) {
+        return BadShape("queue.Ack", *records);
+      }
+      for (size_t k = 0; k < missing.size(); ++k) {
+        fetched[missing[k]] = std::move(records->elements[k].str);
+      }
+    }
+    const int64_t now = clock_.NowMs();
+    std::vector<std::string> keys = {keys_.Leases(queue),      keys_.Jobs(queue),
+                                     keys_.DonePrefix(queue),  keys_.Buckets(queue),
+                                     keys_.Started(queue),     keys_.CancelRequests(queue),
+                                     keys_.Watched(queue)};
+    std::vector<std::string> args = {ToString(now), ToString(options_.result_ttl_success_ms),
+                                     keys_.EndedPrefix(queue)};
+    args.reserve(3 + 3 * acked.size());
     for (size_t i : acked) {
       const Completion& c = completions[i];
-      keys.push_back(keys_.Job(queue, c.id));
+      const std::string& record = c.record.empty() ? fetched[i] : c.record;
       args.push_back(c.id);
       args.push_back(ToString(c.token));
-      args.push_back(c.result);
+      // A lease lost with its record gone: any final record does (the lease check refuses).
+      args.push_back(EncodeCompleted(record, c.started_unix_ms > 0 ? c.started_unix_ms : now,
+                                     now, c.result));
     }
     auto reply = connection_.Eval(ScriptNamed("ack"), keys, args);
     if (!reply) return reply.status().WithContext("queue.Ack");
@@ -506,13 +536,21 @@ Result<FailOutcome> Broker::Fail(std::string_view queue, const Failure& failure)
 Result<std::vector<bool>> Broker::Release(std::string_view queue,
                                           const std::vector<LeaseRef>& leases) {
   if (leases.empty()) return std::vector<bool>{};
-  std::vector<std::string> keys = {keys_.Leases(queue), keys_.Pending(queue, Priority::kHigh),
+  std::vector<std::string> keys = {keys_.Leases(queue),
+                                   keys_.Pending(queue, Priority::kHigh),
                                    keys_.Pending(queue, Priority::kNormal),
-                                   keys_.Pending(queue, Priority::kLow), keys_.Marker(queue)};
+                                   keys_.Pending(queue, Priority::kLow),
+                                   keys_.Marker(queue),
+                                   keys_.Jobs(queue),
+                                   keys_.Started(queue),
+                                   keys_.CancelRequests(queue),
+                                   keys_.Watched(queue),
+                                   keys_.DonePrefix(queue),
+                                   keys_.Buckets(queue)};
   std::vector<std::string> args = {ToString(clock_.NowMs()),
-                                   ToString(options_.result_ttl_failure_ms)};
+                                   ToString(options_.result_ttl_failure_ms),
+                                   keys_.EndedPrefix(queue)};
   for (const auto& l : leases) {
-    keys.push_back(keys_.Job(queue, l.id));
     args.push_back(l.id);
     args.push_back(ToString(l.token));
   }
@@ -902,9 +940,9 @@ Result<bool> Broker::WaitForWork(redis::Connection& blocking,
   const auto& [key, value] = **popped;
   for (const auto& q : inbox_queues) {
     if (key != keys_.Inbox(q, worker)) continue;
-    auto fields = DecodeHanded(value);
-    if (!fields) return fields.status().WithContext("queue.Wait");
-    if (handed != nullptr) *handed = LeasedFromReply(*fields, q, clock_.NowMs());
+    auto job = DecodeHanded(value, q, clock_.NowMs());
+    if (!job) return job.status().WithContext("queue.Wait");
+    if (handed != nullptr) *handed = std::move(*job);
     break;
   }
   return true;

@@ -111,9 +111,8 @@ struct DequeueRequest {
   bool may_be_registered = false;
   // The worker stops: take back the registration and the inbox's jobs, lease nothing new.
   bool leaving = false;
-  // How many of the jobs leased (inbox jobs first) the worker starts at once: its free
-  // executors. The rest wait (prefetch) under a tentative lease: if the worker dies before
-  // it reports them started (ExtendLeases), they come back uncharged (dequeue.lua).
+  // TRANSITIONAL: ignored in layout 2, where every lease is tentative until the worker's
+  // heartbeat reports the job started. Removed with its last user.
   int start_now = std::numeric_limits<int>::max();
 };
 
@@ -132,6 +131,9 @@ struct LeasedJob {
   int64_t created_unix_ms = 0;
   int64_t run_at_unix_ms = 0;  // when it became due: pickup latency = started - run_at
   int64_t leased_unix_ms = 0;
+  // The job's record as stored (record.h): Ack builds the final record from it without
+  // reading Redis. Keep it with the job; move it into the Completion.
+  std::string record;
 };
 
 struct LeaseRef {
@@ -144,9 +146,22 @@ struct LeaseRef {
 enum class LeaseState { kLost = 0, kKept = 1, kCancelRequested = 2 };
 
 struct Completion {
+  Completion() = default;
+  Completion(std::string job_id, int64_t lease_token, std::string job_result,
+             std::string leased_record = {}, int64_t started = 0)
+      : id(std::move(job_id)),
+        token(lease_token),
+        result(std::move(job_result)),
+        record(std::move(leased_record)),
+        started_unix_ms(started) {}
+
   std::string id;
   int64_t token = 0;
   std::string result;
+  // The LeasedJob's record (moved), and when the run started. Without a record (tests),
+  // Ack reads it from Redis first: one more round trip, the same outcome.
+  std::string record;
+  int64_t started_unix_ms = 0;
 };
 
 struct Failure {
@@ -239,10 +254,11 @@ class Broker {
   // call per queue (and per `chunk` jobs); results are in the order of `specs`.
   [[nodiscard]] Result<std::vector<EnqueueResult>> EnqueueBatch(const std::vector<JobSpec>& specs,
                                                               size_t chunk = 10'000);
-  // Low level, for tests: the ids are given, not generated.
+  // Low level, for tests: the ids are given, not generated. `resent`: the batch was sent
+  // before and its reply lost; ids of jobs that have finished since count as duplicates too.
   [[nodiscard]] Result<std::vector<EnqueueResult>> EnqueueWithIds(
       std::string_view queue, const std::vector<JobSpec>& specs,
-      const std::vector<std::string>& ids);
+      const std::vector<std::string>& ids, bool resent = false);
 
   // Leases up to request.max_jobs jobs of one queue; empty when paused or nothing matches.
   // Ids of cancelled jobs met on the way are dropped: up to 8 script calls of 1000 each

@@ -692,7 +692,10 @@ class Worker::Impl {
         std::vector<queue::Completion> completions;
         completions.reserve(batch.size());
         for (Outcome* o : batch) {
-          completions.push_back({o->execution->job.id, o->execution->job.token, o->result});
+          queue::LeasedJob& job = o->execution->job;
+          // The record moves: a retried ack (KeepOrDrop) finds it empty and Ack reads it.
+          completions.push_back({job.id, job.token, o->result, std::move(job.record),
+                                 job.leased_unix_ms});
         }
         auto r = broker.Ack(q, completions);
         if (!r) {

@@ -63,8 +63,6 @@ end
 -- 'x' cancelled): pairs = {id, final, id, final, ...}. One HSET, and one PEXPIRE NX that
 -- says whether the bucket is new (then one ZADD into `buckets`, the index GET reads). The
 -- bucket is max(ttl / 16, 1000) ms wide and lives until ttl after its end; ttl 0 keeps it.
--- The expiry is set relative to `now` (PEXPIRE, not PEXPIREAT): the same instant when the
--- caller's clock follows Redis' (base/clock.h), and a pinned test clock stays consistent.
 local function store_finals(done_prefix, buckets_key, class, now, ttl, pairs)
   if #pairs == 0 then return end
   local width = 86400000
@@ -75,6 +73,8 @@ local function store_finals(done_prefix, buckets_key, class, now, ttl, pairs)
     redis.call('HSET', key, unpack(pairs, i, math.min(i + 1999, #pairs)))
   end
   if ttl > 0 then
+    -- PEXPIRE, not PEXPIREAT: relative to Redis' own clock, so a caller whose clock is
+    -- pinned (tests) or off gets the same lifetime.
     local expiry = (bucket + 1) * width + ttl
     if redis.call('PEXPIRE', key, expiry - now, 'NX') == 1 then
       redis.call('ZADD', buckets_key, expiry, key)
