@@ -312,7 +312,8 @@ Result<std::vector<EnqueueResult>> Broker::EnqueueWithIds(std::string_view queue
                                    keys_.InboxPrefix(queue),
                                    keys_.Seq(queue),
                                    keys_.Stale(queue),
-                                   keys_.Buckets(queue)};
+                                   keys_.Buckets(queue),
+                                   keys_.Tokens(queue)};
   const int64_t now = clock_.NowMs();
   std::vector<std::string> args;
   args.reserve(4 + specs.size() * 6);
@@ -353,7 +354,8 @@ Result<std::vector<LeasedJob>> Broker::Dequeue(const DequeueRequest& request) {
                                    keys_.IdleWorkers(q),
                                    keys_.InboxPrefix(q),
                                    keys_.Stale(q),
-                                   keys_.Seq(q)};
+                                   keys_.Seq(q),
+                                   keys_.Tokens(q)};
   // Only a type-filtered dequeue uses the scan cursors: each key costs every call.
   if (!request.job_types.empty()) keys.push_back(keys_.ScanCursors(q));
   std::vector<std::string> args = {"", ToString(options_.lease_ms),
@@ -405,7 +407,7 @@ Result<std::vector<LeasedJob>> Broker::Dequeue(const DequeueRequest& request) {
 Result<std::vector<LeaseState>> Broker::ExtendLeases(std::string_view queue,
                                                      const std::vector<LeaseRef>& leases) {
   if (leases.empty()) return std::vector<LeaseState>{};
-  std::vector<std::string> keys = {keys_.Leases(queue), keys_.Started(queue),
+  std::vector<std::string> keys = {keys_.Leases(queue), keys_.Tokens(queue),
                                    keys_.CancelRequests(queue)};
   std::vector<std::string> args = {ToString(clock_.NowMs()), ToString(options_.lease_ms)};
   args.reserve(2 + 3 * leases.size());
@@ -460,9 +462,9 @@ Result<std::vector<bool>> Broker::Ack(std::string_view queue,
       }
     }
     const int64_t now = clock_.NowMs();
-    std::vector<std::string> keys = {keys_.Leases(queue),      keys_.Jobs(queue),
-                                     keys_.DonePrefix(queue),  keys_.Buckets(queue),
-                                     keys_.Started(queue),     keys_.CancelRequests(queue),
+    std::vector<std::string> keys = {keys_.Leases(queue),         keys_.Tokens(queue),
+                                     keys_.Jobs(queue),           keys_.DonePrefix(queue),
+                                     keys_.Buckets(queue),        keys_.CancelRequests(queue),
                                      keys_.Watched(queue)};
     std::vector<std::string> args = {ToString(now), ToString(options_.result_ttl_success_ms),
                                      keys_.EndedPrefix(queue)};
@@ -542,7 +544,7 @@ Result<std::vector<bool>> Broker::Release(std::string_view queue,
                                    keys_.Pending(queue, Priority::kLow),
                                    keys_.Marker(queue),
                                    keys_.Jobs(queue),
-                                   keys_.Started(queue),
+                                   keys_.Tokens(queue),
                                    keys_.CancelRequests(queue),
                                    keys_.Watched(queue),
                                    keys_.DonePrefix(queue),

@@ -46,8 +46,7 @@ class Keys {
   std::string Scheduled(std::string_view queue) const { return Tagged(queue, "scheduled"); }
   // <p>:{q}:retry                     ZSET id -> retry_at (unix ms)
   std::string Retry(std::string_view queue) const { return Tagged(queue, "retry"); }
-  // <p>:{q}:leases                    ZSET "<id>:<token>" -> lease deadline (unix ms): the
-  //                                   active set; the member carries the fencing token
+  // <p>:{q}:leases                    ZSET id -> lease deadline (unix ms): the active set
   std::string Leases(std::string_view queue) const { return Tagged(queue, "leases"); }
   // <p>:{q}:dead                      ZSET id -> time of death (unix ms); the DLQ
   std::string Dead(std::string_view queue) const { return Tagged(queue, "dead"); }
@@ -63,9 +62,10 @@ class Keys {
   // <p>:{q}:seq                      STRING counter: one fencing token per dequeue call (its
   //                                  batch shares it) and per hand-off
   std::string Seq(std::string_view queue) const { return Tagged(queue, "seq"); }
-  // <p>:{q}:started                  SET "<id>:<token>" of leases whose holder reported the
-  //                                  job started (heartbeat); a lease not in it is tentative
-  std::string Started(std::string_view queue) const { return Tagged(queue, "started"); }
+  // <p>:{q}:tokens                   HASH id -> fencing token of its current lease; "s"
+  //                                  appended once the holder reported the job started
+  //                                  (a lease not marked so is tentative)
+  std::string Tokens(std::string_view queue) const { return Tagged(queue, "tokens"); }
   // <p>:{q}:cancel                   SET of ids of active jobs whose cancellation was asked
   std::string CancelRequests(std::string_view queue) const { return Tagged(queue, "cancel"); }
   // <p>:{q}:notify                   SET of ids a client waits on (watch.lua): the script that

@@ -1,10 +1,10 @@
 #!lua
 -- ack.lua: complete jobs: check each lease, store each final record, release the leases.
--- KEYS[1] <p>:{q}:leases        zset "<id>:<token>" -> lease deadline (unix ms)
--- KEYS[2] <p>:{q}:jobs          hash id -> record
--- KEYS[3] <p>:{q}:done:         prefix of the done hashes (record.lua store_finals)
--- KEYS[4] <p>:{q}:buckets       zset done-hash key -> expiry
--- KEYS[5] <p>:{q}:started       set of leases reported started
+-- KEYS[1] <p>:{q}:leases        zset id -> lease deadline (unix ms)
+-- KEYS[2] <p>:{q}:tokens        hash id -> fencing token of its lease
+-- KEYS[3] <p>:{q}:jobs          hash id -> record
+-- KEYS[4] <p>:{q}:done:         prefix of the done hashes (record.lua store_finals)
+-- KEYS[5] <p>:{q}:buckets       zset done-hash key -> expiry
 -- KEYS[6] <p>:{q}:cancel        set of ids whose cancellation was asked
 -- KEYS[7] <p>:{q}:notify        set of ids a client waits on
 -- ARGV[1] now (unix ms)   ARGV[2] result ttl (ms; 0 keeps results forever)
@@ -17,30 +17,26 @@
 --          recovered (and maybe re-granted under a new token) changes nothing. The job leaves
 --          the lease set and `jobs` and its final record enters a done hash in one atomic
 --          step, so a reader never sees it completed without its result.
--- Complexity: per call one ZMSCORE, one ZREM, one HDEL, one HSET and one PEXPIREAT over the
---          batch (+ a ZADD when the bucket is new), and one EXISTS of the three sets that are
---          usually empty (then an SREM or SMISMEMBER of each that is not). Per job only
---          Lua's copy of its arguments and one concatenation (the lease member).
+-- Complexity: per call one HMGET, one ZREM, two HDELs, one HSET and one PEXPIRE over the
+--          batch (+ a ZADD when the bucket is new), and one EXISTS of the two sets that are
+--          usually empty (then an SREM and an SMISMEMBER). Per job only Lua's copy of its
+--          arguments; nothing is decoded.
 -- #include lease.lua
 -- #include record.lua
-local leases, jobs, done_prefix, buckets = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local started, cancel, notify = KEYS[5], KEYS[6], KEYS[7]
+local leases, tokens, jobs, done_prefix, buckets = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local cancel, notify = KEYS[6], KEYS[7]
 local now = tonumber(ARGV[1])
 local ttl = tonumber(ARGV[2])
 local channel_prefix = ARGV[3]
 local n = (#ARGV - 3) / 3
 
-local members = {}
+local given = {}
+for i = 1, n do given[i] = ARGV[1 + 3 * i] end
+local stored = redis.call('HMGET', tokens, unpack(given))
+local out, ids, finals = {}, {}, {}
 for i = 1, n do
-  local b = 4 + 3 * (i - 1)
-  members[i] = lease_member(ARGV[b], ARGV[b + 1])
-end
-local scores = redis.call('ZMSCORE', leases, unpack(members))
-local out, valid, ids, finals = {}, {}, {}, {}
-for i = 1, n do
-  if scores[i] then
-    local b = 4 + 3 * (i - 1)
-    valid[#valid + 1] = members[i]
+  local b = 1 + 3 * i
+  if holds(stored[i], ARGV[b + 1]) then
     ids[#ids + 1] = ARGV[b]
     finals[#finals + 1] = ARGV[b]
     finals[#finals + 1] = ARGV[b + 2]
@@ -49,12 +45,12 @@ for i = 1, n do
     out[i] = 0
   end
 end
-if #valid == 0 then return out end
-redis.call('ZREM', leases, unpack(valid))
+if #ids == 0 then return out end
+redis.call('ZREM', leases, unpack(ids))
+redis.call('HDEL', tokens, unpack(ids))
 redis.call('HDEL', jobs, unpack(ids))
 store_finals(done_prefix, buckets, 'c', now, ttl, finals)
-if redis.call('EXISTS', started, cancel, notify) > 0 then
-  redis.call('SREM', started, unpack(valid))
+if redis.call('EXISTS', cancel, notify) > 0 then
   redis.call('SREM', cancel, unpack(ids))
   local watched = redis.call('SMISMEMBER', notify, unpack(ids))
   for i = 1, #ids do

@@ -5,13 +5,14 @@
 -- KEYS[2] <p>:{q}:pending:high    list of ids, oldest at the tail
 -- KEYS[3] <p>:{q}:pending:normal
 -- KEYS[4] <p>:{q}:pending:low
--- KEYS[5] <p>:{q}:leases          zset "<id>:<token>" -> lease deadline (unix ms)
+-- KEYS[5] <p>:{q}:leases          zset id -> lease deadline (unix ms)
 -- KEYS[6] <p>:{q}:jobs            hash id -> record
 -- KEYS[7] <p>:{q}:idle            zset "<lease ms> <worker id>" -> registration expiry (ms)
 -- KEYS[8] <p>:{q}:inbox:          prefix of idle workers' inboxes
 -- KEYS[9] <p>:{q}:stale           hash priority -> tombstones in that pending list
 -- KEYS[10] <p>:{q}:seq            fencing token counter
--- KEYS[11] <p>:{q}:scan           hash filter -> where its next middle window starts (given
+-- KEYS[11] <p>:{q}:tokens         hash id -> fencing token of its lease
+-- KEYS[12] <p>:{q}:scan           hash filter -> where its next middle window starts (given
 --                                 with a type filter only: one key less on the hot path)
 -- Derived: KEYS[8]..worker, the inbox: same {q} tag, same slot.
 -- ARGV[1] now (unix ms)   ARGV[2] lease length (ms)   ARGV[3] N, the most jobs to take
@@ -39,7 +40,7 @@
 --          nothing.
 -- Type filter: three windows of W ids per priority, each oldest first: the oldest W (the
 --          tail), a middle window that starts where the previous call of the same filter
---          (KEYS[11], per priority and set of types) stopped and wraps around to the tail
+--          (KEYS[12], per priority and set of types) stopped and wraps around to the tail
 --          when it reaches the newest W, and the newest W (the head). The middle window is
 --          what keeps a filtered worker live behind any number of jobs it does not serve: a
 --          served job is reached within ceil(len / W) calls that come back empty from a fresh
@@ -49,7 +50,7 @@
 --          to '' and stays, a counted tombstone, since removing it would cost O(len). A job's
 --          type is read from its record's header (record.lua), one HMGET per window.
 -- Guarantee: a job is leased only while it is pending, its lease entering the lease set
---          with a new fencing token in the same atomic step that takes it off its list. A
+--          under a new fencing token in the same atomic step that takes it off its list. A
 --          higher priority is always emptied first. A job whose type is not in the filter is
 --          never taken: it stays where it is, in order; so is a job of a priority the worker
 --          does not serve. A worker that leases nothing and serves every type and priority is
@@ -57,9 +58,8 @@
 --          taking back the registration and emptying the inbox are one step too, so a job
 --          handed over is never left behind unseen.
 -- Complexity: without a filter, per call one RPOP (with a count) and one HMGET per priority
---          taken from, one INCR and one ZADD (per 1000 jobs), plus ZREM + LRANGE when it may
---          be registered; per job only Lua's copy of its id and record and the member's
---          concatenation. Tombstones cost their share of those calls (MAX_DROPPED at most).
+--          taken from, one INCR, one ZADD and one HSET (per 1000 jobs), plus ZREM + LRANGE
+--          when it may be registered; per job only Lua's copy of its id and record. Tombstones cost their share of those calls (MAX_DROPPED at most).
 --          With a filter, per priority three LRANGEs (the middle one O(offset / 128) to
 --          reach), three HMGETs of W, and two LREMs of O(W).
 -- #include lease.lua
@@ -69,7 +69,7 @@ local pending = {KEYS[2], KEYS[3], KEYS[4]}
 local priority_letters = {'h', 'n', 'l'}
 local priority_names = {'high', 'normal', 'low'}  -- the fields of `stale`
 local leases, jobs, idle, inbox_prefix = KEYS[5], KEYS[6], KEYS[7], KEYS[8]
-local stale, seq = KEYS[9], KEYS[10]
+local stale, seq, tokens = KEYS[9], KEYS[10], KEYS[11]
 
 local MAX_DROPPED = 1000  -- tombstones one unfiltered call may drop
 
@@ -111,12 +111,15 @@ local token = nil
 local out = {}      -- id, record, id, record, ...
 local n_out = 0     -- its length, kept by hand (the # operator searches the table)
 local n_jobs = #handed
-local members = {}  -- deadline, member, ...: one ZADD for the whole batch
+local members = {}  -- deadline, id, ...: one ZADD for the whole batch
+local fences = {}   -- id, token, ...: one HSET
 local n_members = 0
 local function lease(id, rec)
   if not token then token = redis.call('INCR', seq) end
   members[n_members + 1] = deadline
-  members[n_members + 2] = lease_member(id, token)
+  members[n_members + 2] = id
+  fences[n_members + 1] = id
+  fences[n_members + 2] = token
   n_members = n_members + 2
   out[n_out + 1] = id
   out[n_out + 2] = rec
@@ -134,7 +137,7 @@ end
 local W, scan, filter_id, scan_window, delta
 if filter then
   W = tonumber(ARGV[4])
-  scan = KEYS[11]
+  scan = KEYS[12]
   local types = {}
   for i = 9, #ARGV do types[#types + 1] = ARGV[i] end
   table.sort(types)
@@ -225,6 +228,7 @@ end
 -- inside this script, so a job is never out of both its list and the lease set.
 for i = 1, n_members, 2000 do
   redis.call('ZADD', leases, unpack(members, i, math.min(i + 1999, n_members)))
+  redis.call('HSET', tokens, unpack(fences, i, math.min(i + 1999, n_members)))
 end
 -- Nothing here: register idle, and drop registrations that expired (crashed workers'). Every
 -- pending list was found empty, so no tombstone is left: the count is reset.

@@ -9,12 +9,13 @@
 -- KEYS[7] <p>:{q}:jobs            hash id -> record (record.h)
 -- KEYS[8] <p>:{q}:unique:         prefix of unique-key holders
 -- KEYS[9] <p>:{q}:paused          exists while the queue is paused
--- KEYS[10] <p>:{q}:leases         zset "<id>:<token>" -> lease deadline (unix ms)
+-- KEYS[10] <p>:{q}:leases         zset id -> lease deadline (unix ms)
 -- KEYS[11] <p>:{q}:idle           zset "<lease ms> <worker id>" -> registration expiry (ms)
 -- KEYS[12] <p>:{q}:inbox:         prefix of idle workers' inboxes
 -- KEYS[13] <p>:{q}:seq            fencing token counter
 -- KEYS[14] <p>:{q}:stale          hash priority -> tombstones in that pending list
 -- KEYS[15] <p>:{q}:buckets        zset done-hash key -> expiry: where finished jobs are
+-- KEYS[16] <p>:{q}:tokens         hash id -> fencing token of its lease
 -- Derived: KEYS[8]..unique_key, KEYS[12]..worker (inbox), the done hashes named in KEYS[15]:
 --          all carry {q}, so the same slot.
 -- ARGV[1] now (unix ms, the caller's clock so tests can pin it)
@@ -40,7 +41,7 @@
 -- Complexity: per call, without unique keys: one HMGET (or one HSETNX for a single job), one
 --          HSET of every record, one LPUSH per priority present, one ZADD for the scheduled
 --          ones, one LLEN of the markers (+ one LPUSH of tokens, or the hand-off: a
---          ZRANGEBYSCORE, and per job handed an RPOP, HGET, ZADD, LPUSH and PEXPIRE).
+--          ZRANGEBYSCORE, and per job handed an RPOP, HGET, ZADD, HSET, LPUSH and PEXPIRE).
 --          Per job with a unique key one GET and one SET (+ an HEXISTS when the key is held).
 --          The records are stored as given: nothing is decoded.
 -- #include lease.lua
@@ -48,6 +49,7 @@ local pending = {h = KEYS[1], n = KEYS[2], l = KEYS[3]}
 local scheduled, marker, timer, jobs = KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local unique_prefix, paused, leases, idle = KEYS[8], KEYS[9], KEYS[10], KEYS[11]
 local inbox_prefix, seq, stale, buckets = KEYS[12], KEYS[13], KEYS[14], KEYS[15]
+local tokens = KEYS[16]
 
 local names = {h = 'high', n = 'normal', l = 'low'}  -- the fields of `stale`
 local STRIDE = 6
@@ -207,7 +209,8 @@ if pushed > 0 then
             if rec or dropped >= MAX_DROPPED then break end
           end
           if rec then
-            redis.call('ZADD', leases, now + tonumber(lease_ms), lease_member(id, token))
+            redis.call('ZADD', leases, now + tonumber(lease_ms), id)
+            redis.call('HSET', tokens, id, token)
             local inbox = inbox_prefix .. worker
             redis.call('LPUSH', inbox, encode_handed(id, token, rec))
             -- A crashed worker's inbox goes away; its jobs come back by lease expiry.
@@ -222,9 +225,9 @@ if pushed > 0 then
   -- workers while tokens left when nobody waited stay bounded.
   local want = math.min(pushed, 8) - stored
   if want > 0 then
-    local tokens = {}
-    for k = 1, want do tokens[k] = '1' end
-    redis.call('LPUSH', marker, unpack(tokens))
+    local wakes = {}
+    for k = 1, want do wakes[k] = '1' end
+    redis.call('LPUSH', marker, unpack(wakes))
   end
 end
 -- Wake schedulers only when a due time earlier than every known one appeared.

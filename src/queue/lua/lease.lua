@@ -2,17 +2,17 @@
 -- "-- #include lease.lua", so that a job is leased the same way by a worker's dequeue and by
 -- an enqueue that hands it straight to an idle worker.
 --
--- Leasing a job writes nothing about the job: its record stays in `jobs` as it is, and the
--- lease is the member "<id>:<token>" of the lease set, whose score is the deadline. The token
--- (one INCR of `seq` per call, shared by the call's batch) is the fencing token: every later
--- write about the run names the member, and a member the recovery removed is gone. Every
--- lease is tentative until the holder's heartbeat adds its member to `started`
--- (extend_lease.lua): recover_expired.lua hands a job whose lease expired unstarted back
--- uncharged, once (the record's `lost` flag).
+-- Leasing a job writes nothing about the job: its record stays in `jobs` as it is. The
+-- lease is the job's id in the lease set, scored by its deadline, and its fencing token in
+-- `tokens` (id -> token; one INCR of `seq` per call, shared by the call's batch): every later
+-- write about the run names the token, and a token the recovery removed is gone. Every lease
+-- is tentative until the holder's heartbeat reports the job started, which appends 's' to the
+-- stored token (extend_lease.lua): recover_expired.lua hands a job whose lease expired
+-- unstarted back uncharged, once (the record's `lost` flag).
 
--- The lease member of a job.
-local function lease_member(id, token)
-  return id .. ':' .. token
+-- Whether `stored` (the value in `tokens`) is the lease of `token` (as the holder gives it).
+local function holds(stored, token)
+  return stored ~= false and stored ~= nil and (stored == token or stored == token .. 's')
 end
 
 -- A job handed to an idle worker's inbox, as one string: "<token>|<id length>:<id><record>"

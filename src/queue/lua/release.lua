@@ -1,10 +1,10 @@
 #!lua
 -- release.lua: hand leased jobs back to their queue at shutdown, without counting the run.
--- KEYS[1] <p>:{q}:leases     zset "<id>:<token>" -> lease deadline
+-- KEYS[1] <p>:{q}:leases     zset id -> lease deadline
 -- KEYS[2] <p>:{q}:pending:high   KEYS[3] <p>:{q}:pending:normal   KEYS[4] <p>:{q}:pending:low
 -- KEYS[5] <p>:{q}:marker     worker wake-up tokens
 -- KEYS[6] <p>:{q}:jobs       hash id -> record
--- KEYS[7] <p>:{q}:started    KEYS[8] <p>:{q}:cancel    KEYS[9] <p>:{q}:notify
+-- KEYS[7] <p>:{q}:tokens     KEYS[8] <p>:{q}:cancel    KEYS[9] <p>:{q}:notify
 -- KEYS[10] <p>:{q}:done:     prefix of the done hashes   KEYS[11] <p>:{q}:buckets
 -- ARGV[1] now (unix ms)   ARGV[2] ttl of a job that ends cancelled (ms; 0 = keep)
 -- ARGV[3] the prefix of the jobs' shard channels (<p>:{q}:ended:)
@@ -16,39 +16,37 @@
 --          graceful shutdown never uses up a job's retries. A job whose cancellation was
 --          requested while it was leased ends cancelled here instead: handing it back would
 --          run it.
--- Complexity: one ZMSCORE, one ZREM, one HMGET, one RPUSH per priority, one EXISTS (+ the
---          cancelled ones' writes and the sets' SREM when they are not empty).
+-- Complexity: two HMGETs, one ZREM, one HDEL, one RPUSH per priority, one EXISTS (+ the
+--          cancelled ones' writes when a cancellation or a watch is pending).
 -- #include lease.lua
 -- #include record.lua
 local leases = KEYS[1]
 local pending = {h = KEYS[2], n = KEYS[3], l = KEYS[4]}
-local marker, jobs, started, cancel, notify = KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
+local marker, jobs, tokens, cancel, notify = KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
 local done_prefix, buckets = KEYS[10], KEYS[11]
 local now = tonumber(ARGV[1])
 local cancelled_ttl = tonumber(ARGV[2]) or 0
 local channel_prefix = ARGV[3]
 local n = (#ARGV - 3) / 2
 
-local members = {}
-for i = 1, n do members[i] = lease_member(ARGV[2 + 2 * i], ARGV[3 + 2 * i]) end
-local scores = redis.call('ZMSCORE', leases, unpack(members))
-local out, valid, ids = {}, {}, {}
+local given = {}
+for i = 1, n do given[i] = ARGV[2 + 2 * i] end
+local stored = redis.call('HMGET', tokens, unpack(given))
+local out, ids = {}, {}
 for i = 1, n do
-  if scores[i] then
-    valid[#valid + 1] = members[i]
-    ids[#ids + 1] = ARGV[2 + 2 * i]
+  if holds(stored[i], ARGV[3 + 2 * i]) then
+    ids[#ids + 1] = given[i]
     out[i] = 1
   else
     out[i] = 0
   end
 end
-if #valid == 0 then return out end
-redis.call('ZREM', leases, unpack(valid))
+if #ids == 0 then return out end
+redis.call('ZREM', leases, unpack(ids))
+redis.call('HDEL', tokens, unpack(ids))
 local recs = redis.call('HMGET', jobs, unpack(ids))
-local sets = redis.call('EXISTS', started, cancel, notify) > 0
 local asked, watched = {}, {}
-if sets then
-  redis.call('SREM', started, unpack(valid))
+if redis.call('EXISTS', cancel, notify) > 0 then
   asked = redis.call('SMISMEMBER', cancel, unpack(ids))
   watched = redis.call('SMISMEMBER', notify, unpack(ids))
 end

@@ -127,23 +127,12 @@ class QueueTest : public ::testing::Test {
   }
   // The deadline (unix ms) of the job's lease, -1 when it holds none.
   int64_t LeaseDeadline(const std::string& id, const std::string& queue = "default") {
-    auto reply = Cmd({"ZRANGE", keys().Leases(queue), "0", "-1", "WITHSCORES"});
-    for (size_t i = 0; i + 1 < reply.elements.size(); i += 2) {
-      const std::string& member = reply.elements[i].str;
-      if (member.size() > id.size() && member.compare(0, id.size(), id) == 0 &&
-          member[id.size()] == ':') {
-        return std::stoll(reply.elements[i + 1].str);
-      }
-    }
-    return -1;
+    auto reply = Cmd({"ZSCORE", keys().Leases(queue), id});
+    return reply.is_nil() ? -1 : std::stoll(reply.str);
   }
   // Ids of the jobs under lease, in deadline order.
   std::vector<std::string> LeasedIds(const std::string& queue = "default") {
-    std::vector<std::string> out;
-    for (auto& member : ZMembers(keys().Leases(queue))) {
-      out.push_back(member.substr(0, member.rfind(':')));
-    }
-    return out;
+    return ZMembers(keys().Leases(queue));
   }
   // A pending list's entries (ids, and tombstones), newest first.
   std::vector<std::string> PendingIds(Priority priority, const std::string& queue = "default") {
