@@ -217,7 +217,9 @@ class Migration {
         report_.inboxes += deleted->integer;
       }
     }
-    for (const auto& q : queues_) BANANAS_RETURN_IF_ERROR(DropStaleLeases(q));
+    if (from_layout1) {
+      for (const auto& q : queues_) BANANAS_RETURN_IF_ERROR(DropStaleLeases(q));
+    }
     report_.queues = static_cast<int64_t>(queues_.size());
 
     if (report_.left.empty() || migrate_.set_layout_with_left) {
@@ -324,27 +326,27 @@ class Migration {
     }
   }
 
-  // Layout 1's lease members are bare ids; layout 2's are <id>:<token> (ids hold no ':').
-  // A bare one left is a lease whose job no longer exists in layout 1 (it was moved, or its
-  // hash is gone): nothing to hand back. One whose hash was left in layout 1 stays with it.
+  // A lease whose job is in neither layout (its layout-1 hash expired or was deleted by
+  // hand) has nothing to hand back; layout 2 would find no record for it. A lease whose hash
+  // was left in layout 1 stays with it. Only coming from layout 1: on layout 2 the lease set
+  // is live data, not this run's to judge.
   Status DropStaleLeases(const std::string& queue) {
     auto members = connection_.Run(redis::Command("ZRANGE").Arg(keys_.Leases(queue)).Arg(0).Arg(-1));
     if (!members) return members.status().WithContext("migrate");
-    std::vector<std::string> bare;
-    for (const Reply& m : members->elements) {
-      if (m.str.find(':') == std::string::npos) bare.push_back(m.str);
-    }
-    if (bare.empty()) return Status::Ok();
+    if (!members->is_array() || members->elements.empty()) return Status::Ok();
     redis::Pipeline exists;
-    for (const auto& id : bare) exists.Add(redis::Command("EXISTS").Arg(keys_.LegacyJob(queue, id)));
+    for (const Reply& m : members->elements) {
+      exists.Add(redis::Command("EXISTS").Arg(keys_.LegacyJob(queue, m.str)));
+      exists.Add(redis::Command("HEXISTS").Arg(keys_.Jobs(queue)).Arg(m.str));
+    }
     auto there = connection_.Run(exists);
     if (!there) return there.status().WithContext("migrate");
     redis::Command zrem("ZREM");
     zrem.Arg(keys_.Leases(queue));
     int64_t dropped = 0;
-    for (size_t i = 0; i < bare.size(); ++i) {
-      if ((*there)[i].integer == 0) {
-        zrem.Arg(bare[i]);
+    for (size_t i = 0; i < members->elements.size(); ++i) {
+      if ((*there)[2 * i].integer == 0 && (*there)[2 * i + 1].integer == 0) {
+        zrem.Arg(members->elements[i].str);
         ++dropped;
       }
     }

@@ -14,8 +14,8 @@
 //                                         time, kept RESULT_TTL_SUCCESS / _FAILURE after it
 //                                         as if it had ended in layout 2; one whose time is
 //                                         already past is deleted (expired)
-// then drops what layout 2 cannot read: leases of jobs that no longer exist (bare ids) and,
-// coming from layout 1, idle workers' registrations and inboxes (their jobs are active, so
+// then, coming from layout 1, drops what layout 2 cannot use: leases of jobs that exist in
+// neither layout, and idle workers' registrations and inboxes (their jobs were active, so
 // they were requeued). Finally it sets `<p>:layout` to 2. Cron schedules ({cron} keys) have
 // the same layout in both and are not touched.
 //
@@ -60,7 +60,7 @@ struct MigrateReport {
   int64_t cancelled = 0;  // cancellation asked while active included
   int64_t expired = 0;    // completed or cancelled longer ago than their ttl: deleted
   int64_t skipped = 0;    // gone when reached: moved by an earlier run, or expired meanwhile
-  int64_t stale_leases = 0;  // leases whose job no longer existed: dropped
+  int64_t stale_leases = 0;  // leases whose job existed in neither layout: dropped
   int64_t inboxes = 0;       // idle workers' inboxes and registration sets deleted
   std::vector<std::string> left;  // "<key>: <why>" for each job hash left in layout 1
   bool layout_set = false;        // <p>:layout is now "2"

@@ -150,6 +150,8 @@ class Migrate : public QueueTest {
 
 TEST_F(Migrate, ReportCountsEveryStateAndSetsTheLayout) {
   WriteEveryState();
+  // A lease whose job hash is gone (deleted by hand): nothing to hand back.
+  Cmd({"ZADD", layout1_->Key("mig", "leases"), std::to_string(now_), NewId()});
   Status refused = broker_->CheckLayout();
   EXPECT_EQ(refused.code(), Status::Code::kFailedPrecondition) << refused.ToString();
   EXPECT_NE(refused.message().find("bananas migrate"), std::string::npos) << refused.ToString();
@@ -167,6 +169,7 @@ TEST_F(Migrate, ReportCountsEveryStateAndSetsTheLayout) {
   EXPECT_EQ(report->cancelled, 2);  // cancelled, cancel_asked
   EXPECT_EQ(report->expired, 1);    // old_completed
   EXPECT_EQ(report->skipped, 0);
+  EXPECT_EQ(report->stale_leases, 1);
   EXPECT_TRUE(report->left.empty()) << report->left.front();
   EXPECT_TRUE(report->layout_set);
   EXPECT_EQ(Cmd({"GET", "bananas:layout"}).str, "2");
