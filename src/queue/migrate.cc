@@ -27,7 +27,16 @@ bool StartsWith(std::string_view s, std::string_view head) {
 }
 
 // What a job's move counts as in the report.
-enum class Kind { kPending, kScheduled, kRetrying, kDead, kRequeued, kCompleted, kCancelled, kExpired };
+enum class Kind {
+  kPending,
+  kScheduled,
+  kRetrying,
+  kDead,
+  kRequeued,
+  kCompleted,
+  kCancelled,
+  kExpired
+};
 
 // One job's arguments to migrate.lua (its ARGV stride) and how it is counted.
 struct Move {
@@ -53,9 +62,8 @@ std::string EncodeFinal(char kind, int64_t finished, int64_t started, int charge
 std::string ErrorsJson(const Job& job, std::string_view errors_field) {
   if (!errors_field.empty() || job.error.empty()) return std::string(errors_field);
   boost::json::array history;
-  history.emplace_back(boost::json::object{{"attempt", job.attempts},
-                                           {"at", job.updated_unix_ms},
-                                           {"error", job.error}});
+  history.emplace_back(boost::json::object{
+      {"attempt", job.attempts}, {"at", job.updated_unix_ms}, {"error", job.error}});
   return boost::json::serialize(history);
 }
 
@@ -64,10 +72,15 @@ Result<Move> PlanMove(const Job& job, const std::vector<std::pair<std::string, s
                       const BrokerOptions& options, int64_t now) {
   std::string state, errors, lost, cancel;
   for (const auto& [field, value] : raw) {
-    if (field == "state") state = value;
-    else if (field == "errors") errors = value;
-    else if (field == "lost") lost = value;
-    else if (field == "cancel") cancel = value;
+    if (field == "state") {
+      state = value;
+    } else if (field == "errors") {
+      errors = value;
+    } else if (field == "lost") {
+      lost = value;
+    } else if (field == "cancel") {
+      cancel = value;
+    }
   }
   Record r;
   r.priority = job.priority;
@@ -111,7 +124,7 @@ Result<Move> PlanMove(const Job& job, const std::vector<std::pair<std::string, s
       m.value = EncodeFinal(kind, finished, job.started_unix_ms, charged, result, EncodeRecord(r));
     }
   };
-  int64_t finished = job.finished_unix_ms > 0   ? job.finished_unix_ms
+  int64_t finished = job.finished_unix_ms > 0  ? job.finished_unix_ms
                      : job.updated_unix_ms > 0 ? job.updated_unix_ms
                                                : now;
   switch (job.state) {
@@ -158,7 +171,10 @@ class Migration {
  public:
   Migration(redis::Connection& connection, const BrokerOptions& options, const Clock& clock,
             const MigrateOptions& migrate)
-      : connection_(connection), options_(options), clock_(clock), migrate_(migrate),
+      : connection_(connection),
+        options_(options),
+        clock_(clock),
+        migrate_(migrate),
         keys_(options.prefix) {}
 
   Result<MigrateReport> Run() {
@@ -315,14 +331,30 @@ class Migration {
 
   void Count(Kind kind) {
     switch (kind) {
-      case Kind::kPending: ++report_.pending; break;
-      case Kind::kScheduled: ++report_.scheduled; break;
-      case Kind::kRetrying: ++report_.retrying; break;
-      case Kind::kDead: ++report_.dead; break;
-      case Kind::kRequeued: ++report_.requeued; break;
-      case Kind::kCompleted: ++report_.completed; break;
-      case Kind::kCancelled: ++report_.cancelled; break;
-      case Kind::kExpired: ++report_.expired; break;
+      case Kind::kPending:
+        ++report_.pending;
+        break;
+      case Kind::kScheduled:
+        ++report_.scheduled;
+        break;
+      case Kind::kRetrying:
+        ++report_.retrying;
+        break;
+      case Kind::kDead:
+        ++report_.dead;
+        break;
+      case Kind::kRequeued:
+        ++report_.requeued;
+        break;
+      case Kind::kCompleted:
+        ++report_.completed;
+        break;
+      case Kind::kCancelled:
+        ++report_.cancelled;
+        break;
+      case Kind::kExpired:
+        ++report_.expired;
+        break;
     }
   }
 
@@ -331,7 +363,8 @@ class Migration {
   // was left in layout 1 stays with it. Only coming from layout 1: on layout 2 the lease set
   // is live data, not this run's to judge.
   Status DropStaleLeases(const std::string& queue) {
-    auto members = connection_.Run(redis::Command("ZRANGE").Arg(keys_.Leases(queue)).Arg(0).Arg(-1));
+    auto members =
+        connection_.Run(redis::Command("ZRANGE").Arg(keys_.Leases(queue)).Arg(0).Arg(-1));
     if (!members) return members.status().WithContext("migrate");
     if (!members->is_array() || members->elements.empty()) return Status::Ok();
     redis::Pipeline exists;

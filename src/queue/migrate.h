@@ -55,11 +55,11 @@ struct MigrateReport {
   int64_t scheduled = 0;
   int64_t retrying = 0;
   int64_t dead = 0;
-  int64_t requeued = 0;   // active in layout 1: pending again, uncharged
+  int64_t requeued = 0;  // active in layout 1: pending again, uncharged
   int64_t completed = 0;
-  int64_t cancelled = 0;  // cancellation asked while active included
-  int64_t expired = 0;    // completed or cancelled longer ago than their ttl: deleted
-  int64_t skipped = 0;    // gone when reached: moved by an earlier run, or expired meanwhile
+  int64_t cancelled = 0;     // cancellation asked while active included
+  int64_t expired = 0;       // completed or cancelled longer ago than their ttl: deleted
+  int64_t skipped = 0;       // gone when reached: moved by an earlier run, or expired meanwhile
   int64_t stale_leases = 0;  // leases whose job existed in neither layout: dropped
   int64_t inboxes = 0;       // idle workers' inboxes and registration sets deleted
   std::vector<std::string> left;  // "<key>: <why>" for each job hash left in layout 1

@@ -52,12 +52,10 @@ Status Layout1::Enqueue(const std::string& id, const JobSpec& spec, int64_t now)
   const std::string& q = spec.queue;
   auto registered = connection_.Run(redis::Command("SADD").Arg(prefix_ + ":queues").Arg(q));
   if (!registered) return registered.status();
-  std::vector<std::string> keys = {Key(q, "pending:high"), Key(q, "pending:normal"),
-                                   Key(q, "pending:low"),  Key(q, "scheduled"),
-                                   Key(q, "marker"),       Key(q, "timer"),
-                                   Key(q, "job:"),         Key(q, "unique:"),
-                                   Key(q, "paused"),       Key(q, "leases"),
-                                   Key(q, "idle"),         Key(q, "inbox:")};
+  std::vector<std::string> keys = {
+      Key(q, "pending:high"), Key(q, "pending:normal"), Key(q, "pending:low"), Key(q, "scheduled"),
+      Key(q, "marker"),       Key(q, "timer"),          Key(q, "job:"),        Key(q, "unique:"),
+      Key(q, "paused"),       Key(q, "leases"),         Key(q, "idle"),        Key(q, "inbox:")};
   std::vector<std::string> args = {Str(now),
                                    "1",
                                    Str(24 * 3'600'000LL),
@@ -79,16 +77,14 @@ Status Layout1::Enqueue(const std::string& id, const JobSpec& spec, int64_t now)
   return Status::Ok();
 }
 
-Result<std::vector<Layout1::Leased>> Layout1::Dequeue(const std::string& queue, int n,
-                                                      int64_t now, int64_t lease_ms,
-                                                      int start_now) {
-  std::vector<std::string> keys = {Key(queue, "paused"),       Key(queue, "pending:high"),
-                                   Key(queue, "pending:normal"), Key(queue, "pending:low"),
-                                   Key(queue, "leases"),       Key(queue, "job:"),
-                                   Key(queue, "idle"),         Key(queue, "inbox:"),
-                                   Key(queue, "stale")};
-  std::vector<std::string> args = {Str(now), Str(lease_ms), Str(n), "200", "hnl", "", "0",
-                                   "3000",   Str(start_now)};
+Result<std::vector<Layout1::Leased>> Layout1::Dequeue(const std::string& queue, int n, int64_t now,
+                                                      int64_t lease_ms, int start_now) {
+  std::vector<std::string> keys = {
+      Key(queue, "paused"),      Key(queue, "pending:high"), Key(queue, "pending:normal"),
+      Key(queue, "pending:low"), Key(queue, "leases"),       Key(queue, "job:"),
+      Key(queue, "idle"),        Key(queue, "inbox:"),       Key(queue, "stale")};
+  std::vector<std::string> args = {Str(now), Str(lease_ms), Str(n), "200",         "hnl",
+                                   "",       "0",           "3000", Str(start_now)};
   auto reply = Run("dequeue", keys, args);
   if (!reply) return reply.status();
   if (!reply->is_array()) return Status::Internal("layout1 dequeue: " + reply->Describe());
@@ -105,9 +101,10 @@ Result<std::string> Layout1::Fail(const std::string& queue, const Leased& lease,
                                   int history_cap) {
   std::vector<std::string> keys = {Key(queue, "leases"), Key(queue, "retry"), Key(queue, "dead"),
                                    Key(queue, "timer"), JobKey(queue, lease.id)};
-  std::vector<std::string> args = {Str(now),      lease.id,           Str(lease.token), error,
-                                   Str(retry_at), retryable ? "1" : "0", Str(history_cap),
-                                   Str(7 * 24 * 3'600'000LL)};
+  std::vector<std::string> args = {Str(now),         lease.id,
+                                   Str(lease.token), error,
+                                   Str(retry_at),    retryable ? "1" : "0",
+                                   Str(history_cap), Str(7 * 24 * 3'600'000LL)};
   auto reply = Run("fail", keys, args);
   if (!reply) return reply.status();
   if (!reply->is_array() || reply->elements.empty()) {
@@ -129,10 +126,10 @@ Status Layout1::Ack(const std::string& queue, const Leased& lease, int64_t now,
 
 Result<std::string> Layout1::Cancel(const std::string& queue, const std::string& id, int64_t now,
                                     int64_t ttl_ms) {
-  auto reply = Run("cancel",
-                   {Key(queue, "stale"), Key(queue, "scheduled"), Key(queue, "retry"),
-                    JobKey(queue, id)},
-                   {Str(now), id, Str(ttl_ms)});
+  auto reply =
+      Run("cancel",
+          {Key(queue, "stale"), Key(queue, "scheduled"), Key(queue, "retry"), JobKey(queue, id)},
+          {Str(now), id, Str(ttl_ms)});
   if (!reply) return reply.status();
   return reply->str;
 }

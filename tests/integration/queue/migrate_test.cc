@@ -2,6 +2,8 @@
 // (tests/support/layout1.h) in every state come out of the migration runnable and unchanged
 // as the public interfaces show them (GetJob, Counts, Dequeue + Ack, PromoteDue, RetryDead);
 // a second run is a no-op; data that cannot move is left where it is.
+#include "queue/migrate.h"
+
 #include <algorithm>
 #include <map>
 #include <string>
@@ -10,7 +12,6 @@
 #include "base/clock.h"
 #include "base/job_id.h"
 #include "layout1.h"
-#include "queue/migrate.h"
 #include "queue_fixture.h"
 
 namespace bananas::testing {
@@ -33,8 +34,7 @@ class Migrate : public QueueTest {
   std::string NewId(const std::string& queue = "mig") { return NewJobId(queue, now_); }
 
   std::string EnqueueV1(const std::string& name, Priority priority = Priority::kNormal,
-                        const std::string& queue = "mig", int max_retries = 3,
-                        int64_t run_at = 0) {
+                        const std::string& queue = "mig", int max_retries = 3, int64_t run_at = 0) {
     JobSpec spec;
     spec.name = name;
     spec.payload = "{\"job\":\"" + name + "\"}";
@@ -164,7 +164,7 @@ TEST_F(Migrate, ReportCountsEveryStateAndSetsTheLayout) {
   EXPECT_EQ(report->scheduled, 1);
   EXPECT_EQ(report->retrying, 1);
   EXPECT_EQ(report->dead, 1);
-  EXPECT_EQ(report->requeued, 2);   // active, tentative
+  EXPECT_EQ(report->requeued, 2);  // active, tentative
   EXPECT_EQ(report->completed, 1);
   EXPECT_EQ(report->cancelled, 2);  // cancelled, cancel_asked
   EXPECT_EQ(report->expired, 1);    // old_completed
