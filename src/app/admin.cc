@@ -567,6 +567,7 @@ int AdminCommands::RunMigrate(const Config& config, const std::string& command) 
                            {"skipped", report->skipped},
                            {"stale_leases", report->stale_leases},
                            {"inboxes", report->inboxes},
+                           {"tombstones", report->tombstones},
                            {"left", std::move(left)},
                            {"layout_set", report->layout_set}});
   } else {

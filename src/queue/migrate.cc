@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <cstdlib>
 #include <map>
 #include <set>
 #include <string_view>
@@ -187,6 +188,7 @@ class Migration {
                                         ", newer than this bananas knows (2): nothing changed");
     }
     bool from_layout1 = before != "2";
+    from_layout1_ = from_layout1;
 
     auto registered = connection_.Run(redis::Command("SMEMBERS").Arg(keys_.QueueRegistry()));
     if (!registered) return registered.status().WithContext("migrate");
@@ -252,6 +254,9 @@ class Migration {
   Status Flush(const std::string& queue) {
     auto it = found_.find(queue);
     if (it == found_.end() || it->second.empty()) return Status::Ok();
+    if (from_layout1_ && cleaned_.insert(queue).second) {
+      BANANAS_RETURN_IF_ERROR(BlankTombstones(queue));
+    }
     std::vector<std::string> ids = std::move(it->second);
     it->second.clear();
 
@@ -358,6 +363,74 @@ class Migration {
     }
   }
 
+  // Layout 1's tombstones that layout 2 would take for jobs. A type-filtered layout-1
+  // dequeue that leased a job from the middle of its pending list left the id there, a
+  // counted tombstone (stale), recognised by the job's state not being pending. Layout 2
+  // writes such a tombstone as '' and takes any id with a record in `jobs` for a pending job:
+  // that job (active, retrying, dead, or pending with its real entry elsewhere in the list)
+  // would be leased twice. So, before any job of the queue moves, every list whose stale
+  // count is not 0 is read, and each entry whose job is not pending there is set to '' (the
+  // count stays right: it was counted). An id whose job is in neither layout is left: layout
+  // 2 drops it as it drops any. Coming from an interrupted run, a job already moved counts as
+  // pending when it is in none of the zsets, not leased, and this is its first entry.
+  Status BlankTombstones(const std::string& queue) {
+    redis::Command stale("HMGET");
+    stale.Arg(keys_.Stale(queue));
+    for (int p = 0; p < kPriorityCount; ++p) stale.Arg(PriorityName(static_cast<Priority>(p)));
+    auto counts = connection_.Run(stale);
+    if (!counts) return counts.status().WithContext("migrate: stale");
+    for (int p = 0; p < kPriorityCount; ++p) {
+      const Reply& c =
+          counts->elements.size() > static_cast<size_t>(p) ? counts->elements[p] : Reply{};
+      if (!c.is_string() || std::strtoll(c.str.c_str(), nullptr, 10) <= 0) continue;
+      std::string list = keys_.Pending(queue, static_cast<Priority>(p));
+      std::set<std::string> seen;
+      constexpr int64_t kChunk = 1000;
+      for (int64_t start = 0;; start += kChunk) {
+        auto ids =
+            connection_.Run(redis::Command("LRANGE").Arg(list).Arg(start).Arg(start + kChunk - 1));
+        if (!ids) return ids.status().WithContext("migrate: LRANGE");
+        if (!ids->is_array() || ids->elements.empty()) break;
+        redis::Pipeline where;
+        for (const Reply& id : ids->elements) {
+          where.Add(redis::Command("HGET").Arg(keys_.LegacyJob(queue, id.str)).Arg("state"));
+          where.Add(redis::Command("HEXISTS").Arg(keys_.Jobs(queue)).Arg(id.str));
+          for (const std::string& z : {keys_.Scheduled(queue), keys_.Retry(queue),
+                                       keys_.Dead(queue), keys_.Leases(queue)}) {
+            where.Add(redis::Command("ZSCORE").Arg(z).Arg(id.str));
+          }
+        }
+        auto found = connection_.Run(where);
+        if (!found) return found.status().WithContext("migrate: tombstones");
+        redis::Pipeline blank;
+        size_t blanked = 0;
+        for (size_t i = 0; i < ids->elements.size(); ++i) {
+          const std::string& id = ids->elements[i].str;
+          if (id.empty()) continue;
+          const Reply* f = &(*found)[6 * i];
+          bool pending;
+          if (f[0].is_string()) {
+            pending = f[0].str == "pending";
+          } else if (f[1].integer == 1) {
+            pending = f[2].is_nil() && f[3].is_nil() && f[4].is_nil() && f[5].is_nil();
+          } else {
+            continue;  // in neither layout: dropped by layout 2 as it is
+          }
+          if (pending && seen.insert(id).second) continue;
+          blank.Add(redis::Command("LSET").Arg(list).Arg(start + static_cast<int64_t>(i)).Arg(""));
+          ++blanked;
+        }
+        if (blanked > 0) {
+          auto set = connection_.Run(blank);
+          if (!set) return set.status().WithContext("migrate: LSET");
+          report_.tombstones += static_cast<int64_t>(blanked);
+        }
+        if (ids->elements.size() < static_cast<size_t>(kChunk)) break;
+      }
+    }
+    return Status::Ok();
+  }
+
   // A lease whose job is in neither layout (its layout-1 hash expired or was deleted by
   // hand) has nothing to hand back; layout 2 would find no record for it. A lease whose hash
   // was left in layout 1 stays with it. Only coming from layout 1: on layout 2 the lease set
@@ -399,6 +472,8 @@ class Migration {
   std::set<std::string> queues_;
   std::map<std::string, std::vector<std::string>> found_;  // queue -> ids not yet moved
   std::vector<std::string> inboxes_;
+  bool from_layout1_ = true;
+  std::set<std::string> cleaned_;  // queues whose tombstones were blanked
 };
 
 }  // namespace
@@ -435,7 +510,8 @@ std::string DescribeMigrateReport(const MigrateReport& r) {
          ToString(r.completed) + ", cancelled " + ToString(r.cancelled) + "\n";
   out += "expired results deleted " + ToString(r.expired) + "; already moved (skipped) " +
          ToString(r.skipped) + "; stale leases dropped " + ToString(r.stale_leases) +
-         "; idle inboxes cleared " + ToString(r.inboxes) + "\n";
+         "; tombstones blanked " + ToString(r.tombstones) + "; idle inboxes cleared " +
+         ToString(r.inboxes) + "\n";
   for (const auto& l : r.left) out += "left in layout 1: " + l + "\n";
   out += r.layout_set ? "layout is now 2; cron schedules unchanged (same layout)"
                       : "layout NOT set: " + ToString(static_cast<int64_t>(r.left.size())) +

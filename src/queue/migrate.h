@@ -14,8 +14,11 @@
 //                                         time, kept RESULT_TTL_SUCCESS / _FAILURE after it
 //                                         as if it had ended in layout 2; one whose time is
 //                                         already past is deleted (expired)
-// then, coming from layout 1, drops what layout 2 cannot use: leases of jobs that exist in
-// neither layout, and idle workers' registrations and inboxes (their jobs were active, so
+// Before a queue's first job moves, entries of its pending lists that layout 1 counted as
+// tombstones but that name a job (leased from the middle of the list by a type-filtered
+// dequeue) are blanked, as layout 2 writes its tombstones: layout 2 would take them for
+// pending jobs. Then, coming from layout 1, it drops what layout 2 cannot use: leases of jobs that
+// exist in neither layout, and idle workers' registrations and inboxes (their jobs were active, so
 // they were requeued). Finally it sets `<p>:layout` to 2. Cron schedules ({cron} keys) have
 // the same layout in both and are not touched.
 //
@@ -62,6 +65,8 @@ struct MigrateReport {
   int64_t skipped = 0;       // gone when reached: moved by an earlier run, or expired meanwhile
   int64_t stale_leases = 0;  // leases whose job existed in neither layout: dropped
   int64_t inboxes = 0;       // idle workers' inboxes and registration sets deleted
+  int64_t tombstones = 0;    // pending-list entries of jobs not pending there, set to ''
+                             // (layout 2's tombstone), so that no job is leased twice
   std::vector<std::string> left;  // "<key>: <why>" for each job hash left in layout 1
   bool layout_set = false;        // <p>:layout is now "2"
 

@@ -96,6 +96,29 @@ Result<std::vector<Layout1::Leased>> Layout1::Dequeue(const std::string& queue, 
   return out;
 }
 
+Result<std::vector<Layout1::Leased>> Layout1::DequeueTypes(const std::string& queue, int n,
+                                                           int64_t now,
+                                                           const std::vector<std::string>& types,
+                                                           int window) {
+  std::vector<std::string> keys = {Key(queue, "paused"),         Key(queue, "pending:high"),
+                                   Key(queue, "pending:normal"), Key(queue, "pending:low"),
+                                   Key(queue, "leases"),         Key(queue, "job:"),
+                                   Key(queue, "idle"),           Key(queue, "inbox:"),
+                                   Key(queue, "stale"),          Key(queue, "scan")};
+  std::vector<std::string> args = {Str(now), "30000", Str(n), Str(window), "hnl",
+                                   "",       "0",     "3000", Str(n)};
+  args.insert(args.end(), types.begin(), types.end());
+  auto reply = Run("dequeue", keys, args);
+  if (!reply) return reply.status();
+  if (!reply->is_array()) return Status::Internal("layout1 dequeue: " + reply->Describe());
+  std::vector<Leased> out;
+  for (const auto& e : reply->elements) {
+    if (!e.is_array() || e.elements.size() < 2) continue;
+    out.push_back({e.elements[0].str, IntOf(e.elements[1])});
+  }
+  return out;
+}
+
 Result<std::string> Layout1::Fail(const std::string& queue, const Leased& lease, int64_t now,
                                   const std::string& error, int64_t retry_at, bool retryable,
                                   int history_cap) {

@@ -38,6 +38,10 @@ class Layout1 {
   // are leased as started, the rest tentatively (v1 `unstarted`).
   Result<std::vector<Leased>> Dequeue(const std::string& queue, int n, int64_t now,
                                       int64_t lease_ms = 30'000, int start_now = 1 << 30);
+  // dequeue.lua with a type filter and scan window `window`: a job leased from the middle
+  // of its list leaves its id there, a counted tombstone (layout 1's behaviour).
+  Result<std::vector<Leased>> DequeueTypes(const std::string& queue, int n, int64_t now,
+                                           const std::vector<std::string>& types, int window);
   // fail.lua: `retryable` -> retrying at `retry_at` (or dead after the last attempt);
   // not retryable -> dead. Returns the script's verdict ("retry", "dead", "lost").
   Result<std::string> Fail(const std::string& queue, const Leased& lease, int64_t now,

@@ -301,6 +301,49 @@ TEST_F(Migrate, EveryJobComesOutRunnable) {
   EXPECT_EQ(counts->scheduled + counts->retrying + counts->dead + counts->active, 0);
 }
 
+// Layout 1 leaves the id of a job a type-filtered dequeue took from the middle of its list
+// in place (a counted tombstone); layout 2 would take it for a pending job.
+TEST_F(Migrate, AJobLeasedFromTheMiddleOfItsListRunsOnce) {
+  std::vector<std::string> a = {EnqueueV1("a"), EnqueueV1("a")};
+  std::string b = EnqueueV1("b");
+  a.push_back(EnqueueV1("a"));
+  a.push_back(EnqueueV1("a"));
+  Layout1::Leased lease;
+  for (int i = 0; i < 20 && lease.id.empty(); ++i) {
+    auto leased = layout1_->DequeueTypes("mig", 1, now_, {"b"}, 1);
+    ASSERT_OK(leased);
+    if (!leased->empty()) lease = leased->front();
+  }
+  ASSERT_EQ(lease.id, b);
+  auto list = List(layout1_->Key("mig", "pending:normal"));
+  ASSERT_NE(std::find(list.begin(), list.end(), b), list.end()) << "not left in the middle";
+  auto verdict = layout1_->Fail("mig", lease, now_, "again", now_ + 5000, true);
+  ASSERT_OK(verdict);
+  ASSERT_EQ(*verdict, "retry");
+
+  auto report = RunMigration();
+  ASSERT_OK(report);
+  EXPECT_EQ(report->tombstones, 1);
+  EXPECT_EQ(report->pending, 4);
+  EXPECT_EQ(report->retrying, 1);
+
+  auto counts = broker_->Counts("mig");
+  ASSERT_OK(counts);
+  EXPECT_EQ(counts->pending[static_cast<int>(Priority::kNormal)], 4);
+  std::vector<std::string> ran = RunAll();
+  std::sort(ran.begin(), ran.end());
+  std::sort(a.begin(), a.end());
+  EXPECT_EQ(ran, a);  // b is retrying: not leased from its old place
+  EXPECT_EQ(Get(b).state, JobState::kRetrying);
+  clock_.Advance(6000);
+  ASSERT_OK(broker_->PromoteDue("mig"));
+  EXPECT_EQ(RunAll(), std::vector<std::string>{b});
+  EXPECT_TRUE(RunAll().empty());
+  Job done = Get(b);
+  EXPECT_EQ(done.state, JobState::kCompleted);
+  EXPECT_EQ(done.attempts, 2);
+}
+
 TEST_F(Migrate, SecondRunChangesNothing) {
   V1Jobs j = WriteEveryState();
   ASSERT_OK(RunMigration());
@@ -312,6 +355,7 @@ TEST_F(Migrate, SecondRunChangesNothing) {
   EXPECT_EQ(again->skipped, 0);
   EXPECT_EQ(again->stale_leases, 0);
   EXPECT_EQ(again->inboxes, 0);
+  EXPECT_EQ(again->tombstones, 0);
   EXPECT_TRUE(again->left.empty());
   EXPECT_TRUE(again->layout_set);
   EXPECT_OK(broker_->CheckLayout());
