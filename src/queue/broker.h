@@ -111,9 +111,6 @@ struct DequeueRequest {
   bool may_be_registered = false;
   // The worker stops: take back the registration and the inbox's jobs, lease nothing new.
   bool leaving = false;
-  // TRANSITIONAL: ignored in layout 2, where every lease is tentative until the worker's
-  // heartbeat reports the job started. Removed with its last user.
-  int start_now = std::numeric_limits<int>::max();
 };
 
 // A job under lease. `token` fences every later write about this run.

@@ -1,6 +1,5 @@
 #include "queue/keys.h"
 
-#include "base/job_id.h"
 
 namespace bananas::queue {
 
@@ -25,12 +24,6 @@ std::string Keys::LegacyJob(std::string_view queue, std::string_view id) const {
   std::string key = Tagged(queue, "job:");
   key += id;
   return key;
-}
-
-std::string Keys::JobFromId(std::string_view id) const {
-  std::string_view queue = QueueOfJobId(id);
-  if (queue.empty()) return {};
-  return LegacyJob(queue, id);
 }
 
 std::string Keys::EndedChannel(std::string_view queue, std::string_view id) const {

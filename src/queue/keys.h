@@ -82,11 +82,6 @@ class Keys {
   // <p>:{q}:buckets                  ZSET done-hash key -> its expiry (unix ms): the live
   //                                  buckets, newest last
   std::string Buckets(std::string_view queue) const { return Tagged(queue, "buckets"); }
-  // TRANSITIONAL (issue 14 port in progress): v1 accessors still used by code not yet
-  // ported to layout 2. Remove with their last caller.
-  std::string Job(std::string_view queue, std::string_view id) const { return LegacyJob(queue, id); }
-  std::string JobPrefix(std::string_view queue) const { return Tagged(queue, "job:"); }
-  std::string JobFromId(std::string_view id) const;
   // Layout 1 (before issue 14), read by `bananas migrate` only:
   // <p>:{q}:job:<id>                 HASH, the job
   std::string LegacyJob(std::string_view queue, std::string_view id) const;

@@ -515,11 +515,10 @@ class Worker::Impl {
         request.max_jobs = std::min(free_slots, s.options.fetch_batch);
         request.job_types = s.options.job_types;
         request.priorities = s.options.priorities;
-        // Every job is leased tentatively, even those for free executors: a dequeue whose
+        // Every lease is tentative (dequeue.lua), even for free executors: a dequeue whose
         // reply is lost (Redis restarted as it answered) leases jobs this worker never sees,
         // and they must not be charged for it (the soak found this, docs/RELIABILITY.md).
         // The heartbeat reports the ones that started; a short job is acked before that.
-        request.start_now = 0;
         if (handoff) {
           request.handoff_worker = s.worker_id;
           request.idle_registration = idle_registration;

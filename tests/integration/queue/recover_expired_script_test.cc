@@ -145,7 +145,6 @@ TEST_F(RecoverExpiredScript, BoundedByLimit) {
 TEST_F(RecoverExpiredScript, UnstartedTentativeLeaseIsNotCharged) {
   std::string id = Submit("once", Priority::kNormal, "default", 0);
   queue::DequeueRequest request("default", 1);
-  request.start_now = 0;  // it would wait in the run queue
   auto leased = broker_->Dequeue(request);
   ASSERT_OK(leased);
   ASSERT_EQ(leased->size(), 1u);
@@ -170,7 +169,6 @@ TEST_F(RecoverExpiredScript, UnstartedTentativeLeaseIsNotCharged) {
 TEST_F(RecoverExpiredScript, TentativeLeaseReportedStartedIsCharged) {
   std::string id = Submit("once", Priority::kNormal, "default", 0);
   queue::DequeueRequest request("default", 1);
-  request.start_now = 0;
   auto leased = broker_->Dequeue(request);
   ASSERT_OK(leased);
   ASSERT_EQ(leased->size(), 1u);
@@ -190,7 +188,6 @@ TEST_F(RecoverExpiredScript, TentativeLeaseReportedStartedIsCharged) {
 TEST_F(RecoverExpiredScript, TentativeLeaseRenewedWhileWaitingStaysUncharged) {
   std::string id = Submit("once", Priority::kNormal, "default", 0);
   queue::DequeueRequest request("default", 1);
-  request.start_now = 0;
   auto leased = broker_->Dequeue(request);
   ASSERT_OK(leased);
   ASSERT_OK(broker_->ExtendLeases("default", {{id, (*leased)[0].token, /*started=*/false}}));
@@ -212,7 +209,6 @@ TEST_F(RecoverExpiredScript, OnlyOneUnchargedLossPerJob) {
   int died = 0;
   for (int i = 0; i < 4 && died == 0; ++i) {
     queue::DequeueRequest request("default", 1);
-    request.start_now = 0;
     auto leased = broker_->Dequeue(request);
     ASSERT_OK(leased);
     ASSERT_EQ(leased->size(), 1u);
