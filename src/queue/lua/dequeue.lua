@@ -185,7 +185,7 @@ for p = 1, 3 do
   elseif filter == nil then
     local dropped = 0
     repeat
-      local want = max_jobs - n_jobs
+      local want = math.min(max_jobs - n_jobs, 2000)  -- HMGET's unpack has a stack limit
       local ids = redis.call('RPOP', pending[p], want)
       if not ids then break end
       local recs = redis.call('HMGET', jobs, unpack(ids))
