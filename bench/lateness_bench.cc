@@ -71,6 +71,7 @@ int Main() {
   const int64_t n = EnvInt("N", 2000);
   const int64_t spread_ms = EnvInt("SPREAD_MS", 10'000);
   const int64_t start_ms = EnvInt("START_MS", 2'000);
+  const int64_t poll_sleep_us = EnvInt("POLL_US", 100);
 
   std::unique_ptr<testing::RedisServer> server;
   std::string url;
@@ -155,7 +156,7 @@ int Main() {
     for (const auto& job : *leased) {
       if (seen_us.emplace(job.id, returned_us).second) run_at_ms[job.id] = job.run_at_unix_ms;
     }
-    if (leased->empty()) std::this_thread::sleep_for(std::chrono::microseconds(100));
+    if (leased->empty()) std::this_thread::sleep_for(std::chrono::microseconds(poll_sleep_us));
   }
   (*sched)->Stop();
   (*sched)->Wait();
