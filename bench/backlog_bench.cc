@@ -23,7 +23,7 @@
 // a_big until its `scheduled` count is 0 (promote_due.lua removes ids from `scheduled` and
 // pushes them pending in one step, so that is when its last job became pending). A stamp is
 // late by at most the time from the previous round's send to this round's return (printed
-// as "poll": mean and max, typically well under 1 ms) and never early. Before issue 14 the
+// as "poll": mean and max over the run) and never early. Before issue 14 the
 // bench read the `updated` time promote_due.lua stamped on each job hash. a_big is only
 // counted, not dequeued: 200,000 dequeues would compete with the promotion being measured.
 #include <algorithm>

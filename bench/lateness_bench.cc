@@ -10,15 +10,16 @@
 // no promotion time to read back afterwards. Instead this program's main thread is a
 // consumer: from the scheduler's start it calls Broker::Dequeue (up to 1000 jobs, on a
 // connection of its own, lease 1 h so that nothing it holds expires and comes back) in a
-// loop, sleeping 100 µs after a call that leased nothing, and stamps each job with the
-// wall-clock time (µs) the call that leased it returned: the moment it was seen leasable.
-// lateness = that time − run_at, floored to whole ms (run_at is an exact millisecond).
-// Resolution: the job was not yet pending when the previous call's script ran and was when
-// this call's ran, so the stamp is late by at most the time from the previous call's send
-// to this call's return ("poll" in the output: mean and max over the run, typically
-// ~0.1–0.3 ms) and is never early; a figure of L ms means a true lateness of at most L + 1
-// ms. Before issue 14 the bench read the `updated` time promote_due.lua stamped on each job
-// hash, which had no polling error. Both clocks are this process's (NowUnixMs/NowUnixUs).
+// loop, sleeping POLL_US (default 100) µs after a call that leased nothing, and stamps each
+// job with the wall-clock time (µs) at which the call that leased it returned: when it was
+// seen leasable. lateness = that time − run_at, floored to whole ms (run_at is an exact
+// millisecond). Resolution: the job was not yet pending when the previous call's script ran
+// and was when this call's ran, so the stamp is late by at most the time from the previous
+// call's send to this call's return ("poll" in the output: mean and max over the run) and
+// is never early: a figure of L ms means a true lateness in (L − poll, L + 1) ms. The
+// consumer's calls also load Redis and the CPU the scheduler runs on. Before issue 14 the
+// bench read the `updated` time promote_due.lua stamped on each job hash, which had no
+// polling error. Both clocks are this process's (NowUnixMs/NowUnixUs).
 //
 // Run: build/release/bench/lateness_bench   (N=20000 SPREAD_MS=10000 to change the load)
 // REDIS_URL set: use that server instead of starting one; keys go under a prefix of their
