@@ -82,7 +82,9 @@ TEST(RecordTest, CorruptBytesAreNamedNotCrashed) {
   for (size_t cut = 0; cut < good.size(); ++cut) {
     auto bad = DecodeRecord(std::string_view(good).substr(0, cut));
     EXPECT_FALSE(bad.ok()) << cut;
-    if (!bad.ok()) EXPECT_EQ(bad.status().code(), Status::Code::kCorruption) << bad.status().ToString();
+    if (!bad.ok()) {
+      EXPECT_EQ(bad.status().code(), Status::Code::kCorruption) << bad.status().ToString();
+    }
   }
   EXPECT_FALSE(DecodeRecord("1|n|0|0|0|3|0|1:n").ok());  // another layout
   EXPECT_FALSE(DecodeFinal("z").ok());
