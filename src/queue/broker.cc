@@ -223,17 +223,55 @@ Result<bool> Broker::PruneQueue(std::string_view queue, int64_t unused_ms) {
   return true;
 }
 
+Result<bool> Broker::HoldsLayout1Jobs() {
+  auto queues = connection_.Run(redis::Command("SMEMBERS").Arg(keys_.QueueRegistry()));
+  if (!queues) return queues.status();
+  if (!queues->is_array()) return BadShape("queue.CheckLayout", *queues);
+  // Layout 1 kept each job in a hash <p>:{q}:job:<id>, named by the ids in its lists and
+  // zsets; layout 2 never writes one. The oldest entry of each list and zset of each queue
+  // tells which layout wrote it.
+  for (const auto& q : queues->elements) {
+    const std::string& queue = q.str;
+    redis::Pipeline samples;
+    for (int p = 0; p < kPriorityCount; ++p) {
+      samples.Add(redis::Command("LINDEX").Arg(keys_.Pending(queue, static_cast<Priority>(p)))
+                      .Arg("-1"));
+    }
+    for (const std::string& zset : {keys_.Scheduled(queue), keys_.Retry(queue),
+                                    keys_.Dead(queue), keys_.Leases(queue)}) {
+      samples.Add(redis::Command("ZRANGE").Arg(zset).Arg("0").Arg("0"));
+    }
+    auto replies = connection_.Run(samples);
+    if (!replies) return replies.status();
+    redis::Command exists("EXISTS");
+    bool any = false;
+    for (const auto& r : *replies) {
+      const std::string* id = r.is_string() ? &r.str
+                              : (r.is_array() && !r.elements.empty()) ? &r.elements[0].str
+                                                                       : nullptr;
+      if (id != nullptr && !id->empty()) {
+        exists.Arg(keys_.LegacyJob(queue, *id));
+        any = true;
+      }
+    }
+    if (!any) continue;
+    auto found = connection_.Run(exists);
+    if (!found) return found.status();
+    if (found->is_integer() && found->integer > 0) return true;
+  }
+  return false;
+}
+
 Status Broker::CheckLayout() {
   const std::string key = keys_.Layout();
   auto layout = connection_.Run(redis::Command("GET").Arg(key));
   if (!layout) return layout.status().WithContext("queue.CheckLayout");
   if (layout->is_nil()) {
-    // No layout written: a new Redis (no queue registered) starts at layout 2; one with
-    // queues registered was written by a version before layout 2.
-    auto queues = connection_.Run(redis::Command("SCARD").Arg(keys_.QueueRegistry()));
-    if (!queues) return queues.status().WithContext("queue.CheckLayout");
-    if (!queues->is_integer()) return BadShape("queue.CheckLayout", *queues);
-    if (queues->integer == 0) {
+    // No layout written: a Redis without layout-1 jobs is marked layout 2 (whoever comes
+    // first: clients write layout 2 without marking it, so registered queues prove nothing).
+    auto old = HoldsLayout1Jobs();
+    if (!old) return old.status().WithContext("queue.CheckLayout");
+    if (!*old) {
       auto set = connection_.Run(redis::Command("SET").Arg(key).Arg("2").Arg("NX"));
       if (!set) return set.status().WithContext("queue.CheckLayout");
       if (set->is_error()) return Status::Internal("queue.CheckLayout: " + set->str);

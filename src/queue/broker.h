@@ -351,6 +351,8 @@ class Broker {
                                           const std::string& extra_key = {});
 
  private:
+  // True when a registered queue's lists or zsets name layout-1 job hashes.
+  [[nodiscard]] Result<bool> HoldsLayout1Jobs();
   [[nodiscard]] Status RegisterQueue(std::string_view queue);
   Result<bool> BlockOn(redis::Connection& blocking, std::vector<std::string> keys,
                        std::chrono::milliseconds timeout);

@@ -27,12 +27,24 @@ TEST_F(CheckLayout, Layout1IsRefusedNamingTheMigration) {
 }
 
 // Data written before layouts were marked: queues registered, no layout key.
-TEST_F(CheckLayout, UnmarkedDataWithQueuesIsLayout1) {
+TEST_F(CheckLayout, UnmarkedRedisWithLayout1JobsIsLayout1) {
+  // Layout 1: a pending id whose job is a hash of its own.
   Cmd({"SADD", keys().QueueRegistry(), "default"});
+  Cmd({"LPUSH", keys().Pending("default", Priority::kNormal), "ID1"});
+  Cmd({"HSET", keys().LegacyJob("default", "ID1"), "state", "pending"});
   Status s = broker_->CheckLayout();
   EXPECT_TRUE(s.IsFailedPrecondition()) << s.ToString();
   EXPECT_NE(s.message().find("bananas migrate"), std::string::npos) << s.ToString();
   EXPECT_TRUE(Cmd({"GET", keys().Layout()}).is_nil());  // not claimed as layout 2
+}
+
+TEST_F(CheckLayout, JobsSubmittedBeforeAnyServiceStartedAreLayout2) {
+  // A client (which never marks the layout) submitted first: the queue is registered.
+  Submit();
+  Cmd({"DEL", keys().Layout()});
+  EXPECT_OK(broker_->CheckLayout());
+  EXPECT_EQ(Cmd({"GET", keys().Layout()}).str, "2");
+  EXPECT_EQ(LeaseOne().name, "noop");
 }
 
 TEST_F(CheckLayout, UnknownLayoutIsRefused) {
