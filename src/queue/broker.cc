@@ -228,18 +228,23 @@ Result<bool> Broker::HoldsLayout1Jobs() {
   if (!queues) return queues.status();
   if (!queues->is_array()) return BadShape("queue.CheckLayout", *queues);
   // Layout 1 kept each job in a hash <p>:{q}:job:<id>, named by the ids in its lists and
-  // zsets; layout 2 never writes one. The oldest entry of each list and zset of each queue
-  // tells which layout wrote it.
+  // zsets; layout 2 never writes one. The two ends of each list and zset of each queue tell
+  // which layout wrote them (a migration stopped half-way leaves the newest behind).
   for (const auto& q : queues->elements) {
     const std::string& queue = q.str;
     redis::Pipeline samples;
     for (int p = 0; p < kPriorityCount; ++p) {
-      samples.Add(redis::Command("LINDEX").Arg(keys_.Pending(queue, static_cast<Priority>(p)))
-                      .Arg("-1"));
+      for (const char* end : {"0", "-1"}) {
+        samples.Add(redis::Command("LINDEX")
+                        .Arg(keys_.Pending(queue, static_cast<Priority>(p)))
+                        .Arg(end));
+      }
     }
     for (const std::string& zset : {keys_.Scheduled(queue), keys_.Retry(queue),
                                     keys_.Dead(queue), keys_.Leases(queue)}) {
-      samples.Add(redis::Command("ZRANGE").Arg(zset).Arg("0").Arg("0"));
+      for (const char* end : {"0", "-1"}) {
+        samples.Add(redis::Command("ZRANGE").Arg(zset).Arg(end).Arg(end));
+      }
     }
     auto replies = connection_.Run(samples);
     if (!replies) return replies.status();
