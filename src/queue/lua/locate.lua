@@ -1,6 +1,6 @@
 -- locate.lua: not a script. embed_lua.cmake pastes it where a script says
--- "-- #include locate.lua". Where a job is, by the rules of docs/ENGINE_V2_PLAN.md ("Job
--- state is where the job is"): off the hot path only (get_job, watch, cancel).
+-- "-- #include locate.lua". Where a job is, by the rules of docs/ARCHITECTURE.md
+-- ("Records": a job's state is where it is): off the hot path only (get_job, watch, cancel).
 
 -- The final record of `id` in a live done bucket, or nil. Entries of `buckets` whose expiry
 -- is past are dropped first (whoever reads drops them); the newest bucket is read first.
