@@ -9,11 +9,23 @@
 //             the N, is leased: how many calls, and the Redis time of each.
 //   fairness  BACKLOG jobs (default 200,000) due at T on queue a_big, one job due at T and
 //             one at T + 100 ms on queue b_small, one Scheduler: how late b_small's jobs are
-//             made pending (their `updated` - run_at), and when a_big's last job was.
+//             made pending, and when a_big's last job was.
 //
 // Run: build/release/bench/backlog_bench            (N=100000 BACKLOG=50000 for a quick run)
 // Redis time is the server's own measure of each EVALSHA (script and the commands it runs),
 // not the round trip.
+//
+// Fairness method (since issue 14, key layout 2): promotion writes nothing about a job
+// (promote_due.lua moves ids from the `scheduled` zset to the pending list), so there is no
+// promotion time to read back. From the scheduler's start the main thread polls, sleeping
+// 100 µs between rounds: Broker::Dequeue of b_small (a job is stamped, wall clock µs, when
+// the call that leased it returns: the moment it was seen leasable), and Broker::Counts of
+// a_big until its `scheduled` count is 0 (promote_due.lua removes ids from `scheduled` and
+// pushes them pending in one step, so that is when its last job became pending). A stamp is
+// late by at most the time from the previous round's send to this round's return (printed
+// as "poll": mean and max over the run) and never early. Before issue 14 the
+// bench read the `updated` time promote_due.lua stamped on each job hash. a_big is only
+// counted, not dequeued: 200,000 dequeues would compete with the promotion being measured.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -183,37 +195,64 @@ void Fairness(redis::Connection& c, queue::Broker& broker, const std::string& ur
   auto sched = scheduler::Scheduler::Create(options);
   if (!sched) Die("scheduler", sched.status());
   if (Status s = (*sched)->Start(); !s.ok()) Die("scheduler start", s);
-  // Until a_big is drained (or a minute passes).
-  for (int i = 0; i < 600; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    auto counts = broker.Counts("a_big");
-    if (!counts) Die("counts", counts.status());
-    if (NowUnixMs() > due && counts->scheduled == 0) break;
+  // Poll until both of b_small's jobs were seen and a_big is drained (or a minute passes).
+  int64_t now_seen_us = -1;
+  int64_t later_seen_us = -1;
+  int64_t big_drained_us = -1;
+  int64_t rounds = 0;
+  int64_t round_total_us = 0;
+  int64_t round_max_us = 0;
+  int64_t previous_send_us = -1;
+  const int64_t give_up_ms = due + 60'000;
+  while ((now_seen_us < 0 || later_seen_us < 0 || big_drained_us < 0) && NowUnixMs() < give_up_ms) {
+    const int64_t send_us = NowUnixUs();
+    auto leased = broker.Dequeue({"b_small", 2});
+    if (!leased) Die("dequeue", leased.status());
+    int64_t returned_us = NowUnixUs();
+    for (const auto& job : *leased) {
+      if (job.id == now_job->id && now_seen_us < 0) now_seen_us = returned_us;
+      if (job.id == later_job->id && later_seen_us < 0) later_seen_us = returned_us;
+    }
+    if (big_drained_us < 0) {
+      auto counts = broker.Counts("a_big");
+      if (!counts) Die("counts", counts.status());
+      returned_us = NowUnixUs();
+      if (counts->scheduled == 0) big_drained_us = returned_us;
+    }
+    if (previous_send_us >= 0) {
+      ++rounds;
+      round_total_us += returned_us - previous_send_us;
+      round_max_us = std::max(round_max_us, returned_us - previous_send_us);
+    }
+    previous_send_us = send_us;
+    std::this_thread::sleep_for(std::chrono::microseconds(100));
   }
   (*sched)->Stop();
   (*sched)->Wait();
 
-  auto updated = [&](const std::string& id) {
-    redis::Reply r = Run(c, {"HGET", broker.keys().JobFromId(id), "updated"});
-    return r.is_nil() ? -1 : std::stoll(r.str);
+  // µs stamp - due ms, floored to whole ms.
+  auto late_ms = [](int64_t seen_us, int64_t due_ms) {
+    const int64_t us = seen_us - due_ms * 1000;
+    return static_cast<long long>(us >= 0 ? us / 1000 : -((-us + 999) / 1000));
   };
-  int64_t last = 0;
-  for (size_t start = 0; start < big->size(); start += 1000) {
-    redis::Pipeline p;
-    for (size_t i = start; i < std::min(big->size(), start + 1000); ++i) {
-      p.Add(redis::Command("HGET").Arg(broker.keys().JobFromId((*big)[i].id)).Arg("updated"));
-    }
-    auto replies = c.Run(p);
-    if (!replies) Die("read back", replies.status());
-    for (const auto& r : *replies) {
-      if (r.is_string()) last = std::max<int64_t>(last, std::stoll(r.str));
-    }
+  if (big_drained_us < 0) {
+    std::printf("  a_big: %lld jobs still scheduled a minute after T\n",
+                static_cast<long long>(backlog));
+  } else {
+    std::printf("  a_big: last of %lld promoted at T + %lld ms\n", static_cast<long long>(backlog),
+                late_ms(big_drained_us, due));
   }
-  std::printf("  a_big: last of %lld promoted at T + %lld ms\n", static_cast<long long>(backlog),
-              static_cast<long long>(last - due));
-  std::printf("  b_small due at T: promoted %lld ms late; due at T + 100 ms: %lld ms late\n",
-              static_cast<long long>(updated(now_job->id) - due),
-              static_cast<long long>(updated(later_job->id) - (due + 100)));
+  if (now_seen_us < 0 || later_seen_us < 0) {
+    std::printf("  b_small: a job was not seen pending within a minute of T\n");
+  } else {
+    std::printf("  b_small due at T: promoted %lld ms late; due at T + 100 ms: %lld ms late\n",
+                late_ms(now_seen_us, due), late_ms(later_seen_us, due + 100));
+  }
+  std::printf(
+      "  poll (resolution: previous send -> return): %lld rounds, mean %.0f us, max %lld us\n",
+      static_cast<long long>(rounds),
+      rounds == 0 ? 0.0 : static_cast<double>(round_total_us) / static_cast<double>(rounds),
+      static_cast<long long>(round_max_us));
 }
 
 int Main() {

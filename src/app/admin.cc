@@ -27,6 +27,7 @@
 #include "base/clock.h"
 #include "base/duration.h"
 #include "queue/broker.h"
+#include "queue/migrate.h"
 #include "queue/schedule_store.h"
 #include "redis/connection.h"
 #include "redis/options.h"
@@ -232,6 +233,18 @@ void AdminCommands::Add(CLI::App& app, Overrides& overrides) {
       "Check Redis: version, maxmemory-policy, persistence (OK/WARN/FAIL with the fix), key "
       "INFO figures and the last 10 SLOWLOG entries. Exit 1 when a check FAILs.");
   AddConnectionFlags(*doctor_, overrides, &json_);
+
+  migrate_ = app.add_subcommand(
+      "migrate",
+      "Move the jobs of key layout 1 (Bananas before engine v2) to layout 2, then mark Redis "
+      "as layout 2. Stop every bananas service first; run with their RESULT_TTL_* settings. "
+      "Safe to run again. Exit 1 when a job was left in layout 1 (listed) or workers are alive.");
+  migrate_->add_flag("--force", force_,
+                     "run although workers are alive, and set the layout although some job "
+                     "hashes could not be moved (they stay in Redis, listed)");
+  AddVariableFlag(*migrate_, "RESULT_TTL_SUCCESS", overrides);
+  AddVariableFlag(*migrate_, "RESULT_TTL_FAILURE", overrides);
+  AddConnectionFlags(*migrate_, overrides, &json_);
   schedules_ = app.add_subcommand("schedules", "Cron schedules: list, add, rm, pause, resume, trigger.");
   schedules_->require_subcommand(1);
   schedules_list_ = schedules_->add_subcommand("list", "List schedules with their next and last runs.");
@@ -273,7 +286,8 @@ void AdminCommands::Add(CLI::App& app, Overrides& overrides) {
 }
 
 std::optional<std::string> AdminCommands::Chosen() const {
-  for (CLI::App* command : {enqueue_, job_, queues_, workers_, pause_, resume_, doctor_}) {
+  for (CLI::App* command :
+       {enqueue_, job_, queues_, workers_, pause_, resume_, doctor_, migrate_}) {
     if (command != nullptr && command->parsed()) return command->get_name();
   }
   if (schedules_ != nullptr && schedules_->parsed()) {
@@ -295,6 +309,7 @@ std::optional<std::string> AdminCommands::Chosen() const {
 int AdminCommands::Run(const Config& config) {
   std::string command = Chosen().value_or("admin");
   if (schedules_->parsed()) return RunSchedules(config, command);
+  if (migrate_->parsed()) return RunMigrate(config, command);
 
   if (doctor_->parsed()) {
     auto options = redis::Options::FromUrl(config.redis_url);
@@ -509,6 +524,56 @@ int AdminCommands::Run(const Config& config) {
     return kExitOk;
   }
   return ReportFailure(command, Status::InvalidArgument("no admin command chosen"));
+}
+
+int AdminCommands::RunMigrate(const Config& config, const std::string& command) {
+  auto options = redis::Options::FromUrl(config.redis_url);
+  if (!options) return ReportFailure(command, options.status());
+  auto connection = redis::Connection::Open(*options);
+  if (!connection) return ReportFailure(command, connection.status());
+  // Jobs held by a running worker would be moved under it: its ack or heartbeat would then
+  // meet a layout it does not know.
+  auto live = queue::LiveWorkers(**connection, config.prefix);
+  if (!live) return ReportFailure(command, live.status());
+  if (!live->empty() && !force_) {
+    std::string ids;
+    for (const auto& id : *live) ids += (ids.empty() ? "" : ", ") + id;
+    return ReportFailure(command, Status::FailedPrecondition(
+                                      std::to_string(live->size()) + " worker(s) alive (" + ids +
+                                      "): stop every bananas service first (or --force)"));
+  }
+  queue::BrokerOptions broker_options;
+  broker_options.prefix = config.prefix;
+  broker_options.result_ttl_success_ms = config.result_ttl_success.count();
+  broker_options.result_ttl_failure_ms = config.result_ttl_failure.count();
+  queue::MigrateOptions migrate;
+  migrate.set_layout_with_left = force_;
+  auto report = queue::MigrateLayout1(**connection, broker_options, Clock::System(), migrate);
+  if (!report) return ReportFailure(command, report.status());
+  if (json_) {
+    json::array left;
+    for (const auto& l : report->left) left.emplace_back(l);
+    PrintJson(json::object{{"layout_before", report->layout_before},
+                           {"queues", report->queues},
+                           {"moved", report->moved()},
+                           {"pending", report->pending},
+                           {"scheduled", report->scheduled},
+                           {"retrying", report->retrying},
+                           {"dead", report->dead},
+                           {"requeued", report->requeued},
+                           {"completed", report->completed},
+                           {"cancelled", report->cancelled},
+                           {"expired", report->expired},
+                           {"skipped", report->skipped},
+                           {"stale_leases", report->stale_leases},
+                           {"inboxes", report->inboxes},
+                           {"tombstones", report->tombstones},
+                           {"left", std::move(left)},
+                           {"layout_set", report->layout_set}});
+  } else {
+    Print(queue::DescribeMigrateReport(*report));
+  }
+  return report->layout_set && report->left.empty() ? kExitOk : kExitFailure;
 }
 
 int AdminCommands::RunSchedules(const Config& config, const std::string& command) {

@@ -1,6 +1,7 @@
 // The admin CLI of SPEC §1: `bananas enqueue`, `job`, `queues`, `dlq list|retry|purge`,
-// `workers`, `pause`, `resume`, `schedules list|add|rm|pause|resume|trigger`, and `doctor`
-// (the Redis self-check, app/observability.h). Each speaks to Redis directly through the
+// `workers`, `pause`, `resume`, `schedules list|add|rm|pause|resume|trigger`, `doctor`
+// (the Redis self-check, app/observability.h), and `migrate` (key layout 1 -> 2,
+// queue/migrate.h). Each speaks to Redis directly through the
 // public Client and Inspector (schedules: through queue::ScheduleStore), prints a human view
 // by default and, with --json, the same JSON the HTTP API answers (src/api/job_json.h,
 // schedule_json.h), for scripts.
@@ -46,6 +47,7 @@ class AdminCommands {
   CLI::App* pause_ = nullptr;
   CLI::App* resume_ = nullptr;
   CLI::App* doctor_ = nullptr;
+  CLI::App* migrate_ = nullptr;
   CLI::App* schedules_ = nullptr;
   CLI::App* schedules_list_ = nullptr;
   CLI::App* schedules_add_ = nullptr;
@@ -85,8 +87,11 @@ class AdminCommands {
   std::string schedule_missed_ = "once";
   bool schedule_disabled_ = false;
   bool schedule_replace_ = false;
+  // migrate
+  bool force_ = false;
 
   int RunSchedules(const Config& config, const std::string& command);
+  int RunMigrate(const Config& config, const std::string& command);
 };
 
 }  // namespace bananas::app

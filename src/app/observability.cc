@@ -9,6 +9,7 @@
 #include "api/time_format.h"
 #include "base/clock.h"
 #include "obs/log.h"
+#include "queue/broker.h"
 #include "queue/depth_collector.h"
 #include "redis/connection.h"
 
@@ -38,6 +39,17 @@ Result<redis::RedisReport> CheckOnce(const redis::Options& options) {
   auto connection = redis::Connection::Open(options);
   if (!connection) return connection.status();
   return redis::CheckRedis(**connection);
+}
+
+// Whether Redis holds keys in the layout this version reads (Broker::CheckLayout):
+// FailedPrecondition naming the fix when it does not; another error when Redis did not answer.
+Status CheckLayoutOnce(const redis::Options& options, const std::string& prefix) {
+  auto connection = redis::Connection::Open(options);
+  if (!connection) return connection.status();
+  queue::BrokerOptions broker_options;
+  broker_options.prefix = prefix;
+  queue::Broker broker(**connection, broker_options, Clock::System());
+  return broker.CheckLayout();
 }
 
 // Logs the report; FailedPrecondition when a check FAILs.
@@ -133,16 +145,24 @@ Status StartSelfCheck(const Config& config) {
   options->connect_timeout = std::min(options->connect_timeout, kCheckTimeout);
   options->io_timeout = std::min(options->io_timeout, kCheckTimeout);
   Result<redis::RedisReport> report = CheckOnce(*options);
-  if (report) return LogReport(*report);
+  if (report) {
+    BANANAS_RETURN_IF_ERROR(LogReport(*report));
+    // A service never runs on keys of another layout: layout-1 pending ids would look like
+    // tombstones to this version's dequeue and be dropped.
+    Status layout = CheckLayoutOnce(*options, config.prefix);
+    if (layout.ok() || layout.IsFailedPrecondition()) return layout;
+  }
   obs::Log(obs::LogLevel::kWarn, "redis self-check deferred: Redis does not answer yet",
            {{"endpoint", options->Endpoint()}, {"error", report.status().message()}});
-  std::thread([options = *options] {
+  std::thread([options = *options, prefix = config.prefix] {
     while (true) {
       std::this_thread::sleep_for(kRecheckPeriod);
       Result<redis::RedisReport> later = CheckOnce(options);
       if (!later) continue;
       Status checked = LogReport(*later);
+      if (checked.ok()) checked = CheckLayoutOnce(options, prefix);
       if (checked.ok()) return;
+      if (!checked.IsFailedPrecondition()) continue;  // Redis went away again: retry
       std::fprintf(stderr, "bananas: %s\n", checked.message().c_str());
       std::fflush(stderr);
       std::_Exit(1);

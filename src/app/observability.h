@@ -27,7 +27,9 @@ std::shared_ptr<obs::Metrics> MakeMetrics(const Config& config);
 // each with its fix). Returns FailedPrecondition (naming the failed checks) when one FAILs:
 // the service must not start. When Redis does not answer, logs that and keeps checking on a
 // detached thread every few seconds until it does; a FAIL found then ends the process
-// (exit 1) after logging it, since no script of ours can run on that Redis anyway.
+// (exit 1) after logging it, since no script of ours can run on that Redis anyway. Then
+// checks the key layout (Broker::CheckLayout): Redis holding another layout's data is a
+// FailedPrecondition naming `bananas migrate`, found at start or later the same way.
 [[nodiscard]] Status StartSelfCheck(const Config& config);
 
 // Makes this process's clock follow Redis' (base/clock.h; DECISIONS.md "Clocks follow

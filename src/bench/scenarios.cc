@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <functional>
+#include <map>
 #include <memory>
 #include <random>
 #include <thread>
@@ -11,6 +12,7 @@
 #include "bananas/client.h"
 #include "bananas/worker.h"
 #include "base/clock.h"
+#include "base/job_id.h"
 #include "queue/keys.h"
 #include "redis/connection.h"
 #include "scheduler/scheduler.h"
@@ -111,22 +113,48 @@ bool WaitForOutcomes(const Worker& worker, int64_t jobs, milliseconds timeout) {
   return false;
 }
 
-// For each id, whether its job hash says state = completed.
+// For each id, whether its job is completed: its final record is in one of its queue's
+// live `done:c:` buckets (keys.h; the record leaves `jobs` in the same step). One ZRANGE of
+// the bucket index per queue, then HMGETs of those buckets, kPipelineChunk ids at a time.
 Result<std::vector<bool>> CompletedInRedis(redis::Connection& connection, const std::string& prefix,
                                            const std::vector<std::string>& ids) {
   queue::Keys keys(prefix);
-  std::vector<bool> completed;
-  completed.reserve(ids.size());
-  for (size_t start = 0; start < ids.size(); start += kPipelineChunk) {
-    size_t end = std::min(ids.size(), start + kPipelineChunk);
-    redis::Pipeline pipeline;
-    for (size_t i = start; i < end; ++i) {
-      pipeline.Add(redis::Command("HGET").Arg(keys.JobFromId(ids[i])).Arg("state"));
+  std::vector<bool> completed(ids.size(), false);
+  std::map<std::string, std::vector<size_t>> by_queue;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    std::string_view queue = QueueOfJobId(ids[i]);
+    if (!queue.empty()) by_queue[std::string(queue)].push_back(i);
+  }
+  for (const auto& [queue, positions] : by_queue) {
+    auto index = connection.Run(redis::Command("ZRANGE").Arg(keys.Buckets(queue)).Arg("0").Arg("-1"));
+    if (!index) return index.status();
+    const std::string completed_prefix = keys.DonePrefix(queue) + "c:";
+    std::vector<std::string> buckets;
+    for (const redis::Reply& key : index->elements) {
+      if (key.str.compare(0, completed_prefix.size(), completed_prefix) == 0) {
+        buckets.push_back(key.str);
+      }
     }
-    auto replies = connection.Run(pipeline);
-    if (!replies) return replies.status();
-    for (const redis::Reply& reply : *replies) {
-      completed.push_back(reply.is_string() && reply.str == "completed");
+    if (buckets.empty()) continue;
+    for (size_t start = 0; start < positions.size(); start += kPipelineChunk) {
+      size_t end = std::min(positions.size(), start + kPipelineChunk);
+      redis::Pipeline pipeline;
+      for (const std::string& bucket : buckets) {
+        redis::Command hmget("HMGET");
+        hmget.Arg(bucket);
+        for (size_t k = start; k < end; ++k) hmget.Arg(ids[positions[k]]);
+        pipeline.Add(std::move(hmget));
+      }
+      auto replies = connection.Run(pipeline);
+      if (!replies) return replies.status();
+      for (const redis::Reply& reply : *replies) {
+        if (!reply.is_array() || reply.elements.size() != end - start) {
+          return Status::Internal("bench: unexpected reply " + reply.Describe());
+        }
+        for (size_t k = start; k < end; ++k) {
+          if (reply.elements[k - start].is_string()) completed[positions[k]] = true;
+        }
+      }
     }
   }
   return completed;

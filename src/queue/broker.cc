@@ -1,12 +1,14 @@
 #include "queue/broker.h"
 
 #include <algorithm>
+#include <charconv>
 #include <set>
 #include <map>
 
 #include "base/job_id.h"
 #include "queue/job_codec.h"
 #include "queue/lua_sources.h"
+#include "queue/record.h"
 
 namespace bananas::queue {
 namespace {
@@ -18,8 +20,8 @@ const redis::Script& ScriptNamed(std::string_view name) {
   static const auto* scripts = [] {
     auto* m = new std::map<std::string, redis::Script, std::less<>>();
     for (const char* n : {"ack", "cancel", "dequeue", "enqueue", "extend_lease", "fail",
-                          "promote_due", "purge_dead", "recover_expired", "release", "retry_dead",
-                          "trim_dead", "watch"}) {
+                          "get_job", "promote_due", "purge_dead", "recover_expired", "release",
+                          "retry_dead", "trim_dead", "watch"}) {
       m->emplace(n, redis::Script(n, std::string(LuaSource(n))));
     }
     return m;
@@ -39,61 +41,60 @@ int64_t IntOf(const Reply& r) {
 
 std::string ToString(int64_t v) { return std::to_string(v); }
 
-// A leased job's fields, in lease.lua's order.
-constexpr size_t kLeasedFields = 11;
+// The most jobs one off-hot-path script call moves (promote_due.lua, recover_expired.lua):
+// they pass a batch of ids to one command, and Lua's unpack is bounded by its C stack.
+constexpr int kMaxScriptBatch = 4000;
 
 // dequeue.lua drops at most 1000 tombstones per call (MAX_DROPPED); Dequeue calls it up to
 // this many times while it leased nothing and says more may follow.
 constexpr int kDequeueRounds = 8;
 
-// lease.lua encode_leased (every field as <length>:<bytes>) back into the array reply a
-// dequeue gives for a job it leased itself.
-Result<Reply> DecodeHanded(std::string_view encoded) {
-  Reply fields;
-  fields.type = Reply::Type::kArray;
-  size_t pos = 0;
-  while (pos < encoded.size() && fields.elements.size() < kLeasedFields) {
-    size_t colon = encoded.find(':', pos);
-    if (colon == std::string_view::npos || colon == pos || colon - pos > 10) break;
-    size_t length = 0;
-    bool digits = true;
-    for (size_t i = pos; i < colon; ++i) {
-      char c = encoded[i];
-      if (c < '0' || c > '9') digits = false;
-      length = length * 10 + static_cast<size_t>(c - '0');
-    }
-    if (!digits || length > encoded.size() - colon - 1) break;
-    Reply& field = fields.elements.emplace_back();
-    field.type = Reply::Type::kString;
-    field.str = encoded.substr(colon + 1, length);
-    pos = colon + 1 + length;
-  }
-  if (fields.elements.size() != kLeasedFields || pos != encoded.size()) {
-    return Status::Corruption("handed-off job: malformed entry of " +
-                              std::to_string(encoded.size()) + " bytes");
-  }
-  return fields;
+// A job as leased: its record decoded, the bytes kept for the ack.
+Result<LeasedJob> LeasedFromRecord(std::string id, int64_t token, std::string record,
+                                   std::string_view queue, int64_t leased_unix_ms) {
+  auto decoded = DecodeRecord(record);
+  if (!decoded) return decoded.status().WithContext("job " + id);
+  Record& r = *decoded;
+  LeasedJob j;
+  j.id = std::move(id);
+  j.queue = std::string(queue);
+  j.token = token;
+  j.attempts = r.attempts + 1;  // the run this lease is for
+  j.max_retries = r.max_retries;
+  j.recoveries = r.recoveries;
+  j.timeout_ms = r.timeout_ms;
+  j.name = std::move(r.name);
+  j.payload = std::move(r.payload);
+  j.priority = r.priority;
+  j.created_unix_ms = r.created_unix_ms;
+  j.run_at_unix_ms = r.run_at_unix_ms;
+  j.leased_unix_ms = leased_unix_ms;
+  j.record = std::move(record);
+  return j;
 }
 
-// REQUIRES: f.elements.size() == kLeasedFields (lease.lua lease_job's order).
-LeasedJob LeasedFromReply(Reply& f, std::string_view queue, int64_t leased_unix_ms) {
-  auto& e = f.elements;
-  LeasedJob j;
-  j.id = std::move(e[0].str);
-  j.queue = std::string(queue);
-  j.token = IntOf(e[1]);
-  j.attempts = static_cast<int>(IntOf(e[2]));
-  j.max_retries = static_cast<int>(IntOf(e[3]));
-  j.timeout_ms = IntOf(e[4]);
-  j.name = std::move(e[5].str);
-  j.payload = std::move(e[6].str);
-  auto p = ParsePriority(e[7].str);
-  j.priority = p ? *p : Priority::kNormal;
-  j.created_unix_ms = IntOf(e[8]);
-  j.recoveries = static_cast<int>(IntOf(e[9]));
-  j.run_at_unix_ms = IntOf(e[10]);
-  j.leased_unix_ms = leased_unix_ms;
-  return j;
+// lease.lua encode_handed: "<token>|<id length>:<id><record>".
+Result<LeasedJob> DecodeHanded(std::string_view encoded, std::string_view queue,
+                               int64_t leased_unix_ms) {
+  auto bad = [&] {
+    return Status::Corruption("handed-off job: malformed entry of " +
+                              std::to_string(encoded.size()) + " bytes");
+  };
+  size_t bar = encoded.find('|');
+  if (bar == std::string_view::npos) return bad();
+  size_t colon = encoded.find(':', bar);
+  if (colon == std::string_view::npos) return bad();
+  int64_t token = 0;
+  size_t id_length = 0;
+  auto t = std::from_chars(encoded.data(), encoded.data() + bar, token);
+  auto l = std::from_chars(encoded.data() + bar + 1, encoded.data() + colon, id_length);
+  if (t.ec != std::errc() || t.ptr != encoded.data() + bar || l.ec != std::errc() ||
+      l.ptr != encoded.data() + colon || id_length > encoded.size() - colon - 1) {
+    return bad();
+  }
+  std::string id(encoded.substr(colon + 1, id_length));
+  std::string record(encoded.substr(colon + 1 + id_length));
+  return LeasedFromRecord(std::move(id), token, std::move(record), queue, leased_unix_ms);
 }
 
 }  // namespace
@@ -159,8 +160,9 @@ Result<std::vector<std::string>> Broker::DiscoverQueues(int count) {
   std::string cursor = "0";
   const std::string pattern = keys_.QueueKeyPattern();
   do {
-    // TYPE zset: scheduled, retry, leases and dead are sorted sets; job hashes (most keys)
-    // are skipped by the server.
+    // TYPE zset: scheduled, retry, leases and dead are sorted sets; hashes (done buckets,
+    // `jobs`) and lists are skipped by the server. A queue with only pending jobs needs no
+    // scheduler; one whose registry entry was lost gets it back from its workers.
     auto reply = connection_.Run(redis::Command("SCAN")
                                      .Arg(cursor)
                                      .Arg("MATCH")
@@ -207,12 +209,92 @@ Result<bool> Broker::PruneQueue(std::string_view queue, int64_t unused_ms) {
                       c.retrying + c.dead > 0) {
     return false;
   }
+  // Every job not ended has a record: one left (whatever the lists say) keeps the queue.
+  // Ended jobs (done buckets) do not: their results stay readable by id without it.
+  auto records = connection_.Run(redis::Command("HLEN").Arg(keys_.Jobs(queue)));
+  if (!records) return records.status().WithContext("queue.PruneQueue");
+  if (!records->is_integer()) return BadShape("queue.PruneQueue", *records);
+  if (records->integer > 0) return false;
   redis::Pipeline p;
   p.Add(redis::Command("SREM").Arg(keys_.QueueRegistry()).Arg(queue));
   p.Add(redis::Command("ZREM").Arg(keys_.QueueSeen()).Arg(queue));
   auto replies = connection_.Run(p);
   if (!replies) return replies.status().WithContext("queue.PruneQueue");
   return true;
+}
+
+Result<bool> Broker::HoldsLayout1Jobs() {
+  auto queues = connection_.Run(redis::Command("SMEMBERS").Arg(keys_.QueueRegistry()));
+  if (!queues) return queues.status();
+  if (!queues->is_array()) return BadShape("queue.CheckLayout", *queues);
+  // Layout 1 kept each job in a hash <p>:{q}:job:<id>, named by the ids in its lists and
+  // zsets; layout 2 never writes one. The two ends of each list and zset of each queue tell
+  // which layout wrote them (a migration stopped half-way leaves the newest behind).
+  for (const auto& q : queues->elements) {
+    const std::string& queue = q.str;
+    redis::Pipeline samples;
+    for (int p = 0; p < kPriorityCount; ++p) {
+      for (const char* end : {"0", "-1"}) {
+        samples.Add(redis::Command("LINDEX")
+                        .Arg(keys_.Pending(queue, static_cast<Priority>(p)))
+                        .Arg(end));
+      }
+    }
+    for (const std::string& zset : {keys_.Scheduled(queue), keys_.Retry(queue),
+                                    keys_.Dead(queue), keys_.Leases(queue)}) {
+      for (const char* end : {"0", "-1"}) {
+        samples.Add(redis::Command("ZRANGE").Arg(zset).Arg(end).Arg(end));
+      }
+    }
+    auto replies = connection_.Run(samples);
+    if (!replies) return replies.status();
+    redis::Command exists("EXISTS");
+    bool any = false;
+    for (const auto& r : *replies) {
+      const std::string* id = r.is_string() ? &r.str
+                              : (r.is_array() && !r.elements.empty()) ? &r.elements[0].str
+                                                                       : nullptr;
+      if (id != nullptr && !id->empty()) {
+        exists.Arg(keys_.LegacyJob(queue, *id));
+        any = true;
+      }
+    }
+    if (!any) continue;
+    auto found = connection_.Run(exists);
+    if (!found) return found.status();
+    if (found->is_integer() && found->integer > 0) return true;
+  }
+  return false;
+}
+
+Status Broker::CheckLayout() {
+  const std::string key = keys_.Layout();
+  auto layout = connection_.Run(redis::Command("GET").Arg(key));
+  if (!layout) return layout.status().WithContext("queue.CheckLayout");
+  if (layout->is_nil()) {
+    // No layout written: a Redis without layout-1 jobs is marked layout 2 (whoever comes
+    // first: clients write layout 2 without marking it, so registered queues prove nothing).
+    auto old = HoldsLayout1Jobs();
+    if (!old) return old.status().WithContext("queue.CheckLayout");
+    if (!*old) {
+      auto set = connection_.Run(redis::Command("SET").Arg(key).Arg("2").Arg("NX"));
+      if (!set) return set.status().WithContext("queue.CheckLayout");
+      if (set->is_error()) return Status::Internal("queue.CheckLayout: " + set->str);
+      if (!set->is_nil()) return Status::Ok();
+      // Another service wrote it first: judge what it wrote.
+      layout = connection_.Run(redis::Command("GET").Arg(key));
+      if (!layout) return layout.status().WithContext("queue.CheckLayout");
+    }
+  }
+  if (layout->is_string() && layout->str == "2") return Status::Ok();
+  if (layout->is_error()) return Status::Internal("queue.CheckLayout: " + layout->str);
+  if (layout->is_string() && layout->str != "1") {
+    return Status::FailedPrecondition("Redis holds Bananas data in key layout " + layout->str +
+                                      ", which this version does not read (it reads 2)");
+  }
+  return Status::FailedPrecondition(
+      "Redis holds Bananas data in key layout 1; stop every bananas service and run "
+      "`bananas migrate` (docs/OPERATIONS.md)");
 }
 
 Result<EnqueueResult> Broker::Enqueue(const JobSpec& spec) {
@@ -257,7 +339,8 @@ Result<std::vector<EnqueueResult>> Broker::EnqueueBatch(const std::vector<JobSpe
 
 Result<std::vector<EnqueueResult>> Broker::EnqueueWithIds(std::string_view queue,
                                                          const std::vector<JobSpec>& specs,
-                                                         const std::vector<std::string>& ids) {
+                                                         const std::vector<std::string>& ids,
+                                                         bool resent) {
   BANANAS_RETURN_IF_ERROR(RegisterQueue(queue));
   std::vector<std::string> keys = {keys_.Pending(queue, Priority::kHigh),
                                    keys_.Pending(queue, Priority::kNormal),
@@ -265,29 +348,31 @@ Result<std::vector<EnqueueResult>> Broker::EnqueueWithIds(std::string_view queue
                                    keys_.Scheduled(queue),
                                    keys_.Marker(queue),
                                    keys_.Timer(queue),
-                                   keys_.JobPrefix(queue),
+                                   keys_.Jobs(queue),
                                    keys_.UniquePrefix(queue),
                                    keys_.Paused(queue),
                                    keys_.Leases(queue),
                                    keys_.IdleWorkers(queue),
-                                   keys_.InboxPrefix(queue)};
+                                   keys_.InboxPrefix(queue),
+                                   keys_.Seq(queue),
+                                   keys_.Stale(queue),
+                                   keys_.Buckets(queue),
+                                   keys_.Tokens(queue)};
+  const int64_t now = clock_.NowMs();
   std::vector<std::string> args;
-  args.reserve(3 + specs.size() * 10);
-  args.push_back(ToString(clock_.NowMs()));
+  args.reserve(4 + specs.size() * 6);
+  args.push_back(ToString(now));
   args.push_back(ToString(static_cast<int64_t>(specs.size())));
   args.push_back(ToString(options_.default_unique_ttl_ms));
+  args.emplace_back(resent ? "1" : "0");
   for (size_t i = 0; i < specs.size(); ++i) {
     const JobSpec& s = specs[i];
     args.push_back(ids[i]);
-    args.push_back(s.name);
-    args.push_back(s.payload);
-    args.emplace_back(PriorityName(s.priority));
-    args.push_back(ToString(s.max_retries));
-    args.push_back(ToString(s.timeout_ms));
+    args.emplace_back(1, PriorityName(s.priority).front());
     args.push_back(ToString(s.run_at_unix_ms));
     args.push_back(s.unique_key);
     args.push_back(ToString(s.unique_ttl_ms));
-    args.push_back(s.description);
+    args.push_back(EncodeRecord(NewRecord(s, now, s.run_at_unix_ms)));
   }
   auto reply = connection_.Eval(ScriptNamed("enqueue"), keys, args);
   if (!reply) return reply.status().WithContext("queue.Enqueue");
@@ -296,7 +381,7 @@ Result<std::vector<EnqueueResult>> Broker::EnqueueWithIds(std::string_view queue
   }
   std::vector<EnqueueResult> out(specs.size());
   for (size_t i = 0; i < specs.size(); ++i) {
-    out[i].id = reply->elements[2 * i].str;
+    out[i].id = std::move(reply->elements[2 * i].str);
     out[i].duplicate = IntOf(reply->elements[2 * i + 1]) == 1;
   }
   return out;
@@ -309,10 +394,12 @@ Result<std::vector<LeasedJob>> Broker::Dequeue(const DequeueRequest& request) {
                                    keys_.Pending(q, Priority::kNormal),
                                    keys_.Pending(q, Priority::kLow),
                                    keys_.Leases(q),
-                                   keys_.JobPrefix(q),
+                                   keys_.Jobs(q),
                                    keys_.IdleWorkers(q),
                                    keys_.InboxPrefix(q),
-                                   keys_.Stale(q)};
+                                   keys_.Stale(q),
+                                   keys_.Seq(q),
+                                   keys_.Tokens(q)};
   // Only a type-filtered dequeue uses the scan cursors: each key costs every call.
   if (!request.job_types.empty()) keys.push_back(keys_.ScanCursors(q));
   std::vector<std::string> args = {"", ToString(options_.lease_ms),
@@ -324,31 +411,37 @@ Result<std::vector<LeasedJob>> Broker::Dequeue(const DequeueRequest& request) {
   args.push_back(request.handoff_worker);
   args.emplace_back(request.leaving ? "2" : request.may_be_registered ? "1" : "0");
   args.push_back(ToString(request.idle_registration.count()));
-  args.push_back(ToString(std::max(request.start_now, 0)));
   args.insert(args.end(), request.job_types.begin(), request.job_types.end());
   std::vector<LeasedJob> jobs;
-  // A call that dropped MAX_DROPPED tombstones (cancelled jobs' ids) stops and says so
-  // with a trailing 1; with nothing leased yet, call again, a bounded number of times.
+  // A call that dropped MAX_DROPPED tombstones (cancelled jobs' ids) stops and says so;
+  // with nothing leased yet, call again, a bounded number of times.
   for (int round = 0; round < kDequeueRounds; ++round) {
     int64_t now = clock_.NowMs();
     args[0] = ToString(now);
     if (round > 0) args[6] = "0";  // the first call took back the registration and inbox
     auto reply = connection_.Eval(ScriptNamed("dequeue"), keys, args);
     if (!reply) return reply.status().WithContext("queue.Dequeue");
-    if (!reply->is_array()) return BadShape("queue.Dequeue", *reply);
-    bool more = !reply->elements.empty() && reply->elements.back().is_integer();
-    if (more) reply->elements.pop_back();
-    jobs.reserve(reply->elements.size());
-    for (auto& e : reply->elements) {
-      if (e.is_string()) {  // handed to this worker's inbox by enqueue.lua
-        auto decoded = DecodeHanded(e.str);
-        if (!decoded) return decoded.status().WithContext("queue.Dequeue");
-        jobs.push_back(LeasedFromReply(*decoded, q, now));
-      } else if (e.is_array() && e.elements.size() == kLeasedFields) {
-        jobs.push_back(LeasedFromReply(e, q, now));
-      } else {
-        return BadShape("queue.Dequeue", *reply);
-      }
+    // {token, more, h, h inbox entries, then id, record pairs}
+    auto& e = reply->elements;
+    if (!reply->is_array() || e.size() < 3 || !e[0].is_integer() || !e[2].is_integer()) {
+      return BadShape("queue.Dequeue", *reply);
+    }
+    const int64_t token = e[0].integer;
+    const bool more = IntOf(e[1]) == 1;
+    const size_t handed = static_cast<size_t>(std::max<int64_t>(e[2].integer, 0));
+    if (e.size() < 3 + handed || (e.size() - 3 - handed) % 2 != 0) {
+      return BadShape("queue.Dequeue", *reply);
+    }
+    jobs.reserve(jobs.size() + handed + (e.size() - 3 - handed) / 2);
+    for (size_t i = 3; i < 3 + handed; ++i) {
+      auto job = DecodeHanded(e[i].str, q, now);
+      if (!job) return job.status().WithContext("queue.Dequeue");
+      jobs.push_back(std::move(*job));
+    }
+    for (size_t i = 3 + handed; i + 1 < e.size(); i += 2) {
+      auto job = LeasedFromRecord(std::move(e[i].str), token, std::move(e[i + 1].str), q, now);
+      if (!job) return job.status().WithContext("queue.Dequeue");
+      jobs.push_back(std::move(*job));
     }
     if (!more || !jobs.empty()) break;
   }
@@ -358,10 +451,11 @@ Result<std::vector<LeasedJob>> Broker::Dequeue(const DequeueRequest& request) {
 Result<std::vector<LeaseState>> Broker::ExtendLeases(std::string_view queue,
                                                      const std::vector<LeaseRef>& leases) {
   if (leases.empty()) return std::vector<LeaseState>{};
-  std::vector<std::string> keys = {keys_.Leases(queue)};
+  std::vector<std::string> keys = {keys_.Leases(queue), keys_.Tokens(queue),
+                                   keys_.CancelRequests(queue)};
   std::vector<std::string> args = {ToString(clock_.NowMs()), ToString(options_.lease_ms)};
+  args.reserve(2 + 3 * leases.size());
   for (const auto& l : leases) {
-    keys.push_back(keys_.Job(queue, l.id));
     args.push_back(l.id);
     args.push_back(ToString(l.token));
     args.emplace_back(l.started ? "1" : "0");
@@ -392,17 +486,41 @@ Result<std::vector<bool>> Broker::Ack(std::string_view queue,
     (over ? too_large : acked).push_back(i);
   }
   if (!acked.empty()) {
-    std::vector<std::string> keys = {keys_.Leases(queue)};
-    std::vector<std::string> args = {ToString(clock_.NowMs()),
-                                     ToString(options_.result_ttl_success_ms)};
-    keys.reserve(1 + acked.size());
-    args.reserve(2 + 3 * acked.size());
+    // Completions without the leased record (tests): read the records first.
+    std::vector<size_t> missing;
+    for (size_t i : acked) {
+      if (completions[i].record.empty()) missing.push_back(i);
+    }
+    std::vector<std::string> fetched(completions.size());
+    if (!missing.empty()) {
+      redis::Command hmget("HMGET");
+      hmget.Arg(keys_.Jobs(queue));
+      for (size_t i : missing) hmget.Arg(completions[i].id);
+      auto records = connection_.Run(hmget);
+      if (!records) return records.status().WithContext("queue.Ack");
+      if (!records->is_array() || records->elements.size() != missing.size()) {
+        return BadShape("queue.Ack", *records);
+      }
+      for (size_t k = 0; k < missing.size(); ++k) {
+        fetched[missing[k]] = std::move(records->elements[k].str);
+      }
+    }
+    const int64_t now = clock_.NowMs();
+    std::vector<std::string> keys = {keys_.Leases(queue),         keys_.Tokens(queue),
+                                     keys_.Jobs(queue),           keys_.DonePrefix(queue),
+                                     keys_.Buckets(queue),        keys_.CancelRequests(queue),
+                                     keys_.Watched(queue)};
+    std::vector<std::string> args = {ToString(now), ToString(options_.result_ttl_success_ms),
+                                     keys_.EndedPrefix(queue)};
+    args.reserve(3 + 3 * acked.size());
     for (size_t i : acked) {
       const Completion& c = completions[i];
-      keys.push_back(keys_.Job(queue, c.id));
+      const std::string& record = c.record.empty() ? fetched[i] : c.record;
       args.push_back(c.id);
       args.push_back(ToString(c.token));
-      args.push_back(c.result);
+      // A lease lost with its record gone: any final record does (the lease check refuses).
+      args.push_back(EncodeCompleted(record, c.started_unix_ms > 0 ? c.started_unix_ms : now,
+                                     now, c.result));
     }
     auto reply = connection_.Eval(ScriptNamed("ack"), keys, args);
     if (!reply) return reply.status().WithContext("queue.Ack");
@@ -427,8 +545,12 @@ Result<std::vector<bool>> Broker::Ack(std::string_view queue,
 Result<FailOutcome> Broker::Fail(std::string_view queue, const Failure& failure) {
   int64_t now = clock_.NowMs();
   int64_t retry_at = now + options_.retry.DelayAfter(failure.attempt, Random01()).count();
-  std::vector<std::string> keys = {keys_.Leases(queue), keys_.Retry(queue), keys_.Dead(queue),
-                                   keys_.Timer(queue), keys_.Job(queue, failure.id)};
+  std::vector<std::string> keys = {keys_.Leases(queue),         keys_.Retry(queue),
+                                   keys_.Dead(queue),           keys_.Timer(queue),
+                                   keys_.Jobs(queue),           keys_.Tokens(queue),
+                                   keys_.CancelRequests(queue), keys_.Watched(queue),
+                                   keys_.EndedPrefix(queue),    keys_.DonePrefix(queue),
+                                   keys_.Buckets(queue)};
   std::vector<std::string> args = {ToString(now),
                                    failure.id,
                                    ToString(failure.token),
@@ -460,13 +582,21 @@ Result<FailOutcome> Broker::Fail(std::string_view queue, const Failure& failure)
 Result<std::vector<bool>> Broker::Release(std::string_view queue,
                                           const std::vector<LeaseRef>& leases) {
   if (leases.empty()) return std::vector<bool>{};
-  std::vector<std::string> keys = {keys_.Leases(queue), keys_.Pending(queue, Priority::kHigh),
+  std::vector<std::string> keys = {keys_.Leases(queue),
+                                   keys_.Pending(queue, Priority::kHigh),
                                    keys_.Pending(queue, Priority::kNormal),
-                                   keys_.Pending(queue, Priority::kLow), keys_.Marker(queue)};
+                                   keys_.Pending(queue, Priority::kLow),
+                                   keys_.Marker(queue),
+                                   keys_.Jobs(queue),
+                                   keys_.Tokens(queue),
+                                   keys_.CancelRequests(queue),
+                                   keys_.Watched(queue),
+                                   keys_.DonePrefix(queue),
+                                   keys_.Buckets(queue)};
   std::vector<std::string> args = {ToString(clock_.NowMs()),
-                                   ToString(options_.result_ttl_failure_ms)};
+                                   ToString(options_.result_ttl_failure_ms),
+                                   keys_.EndedPrefix(queue)};
   for (const auto& l : leases) {
-    keys.push_back(keys_.Job(queue, l.id));
     args.push_back(l.id);
     args.push_back(ToString(l.token));
   }
@@ -481,15 +611,23 @@ Result<std::vector<bool>> Broker::Release(std::string_view queue,
 }
 
 std::string Broker::JobDoneChannel(std::string_view id) const {
-  std::string key = keys_.JobFromId(id);
-  if (key.empty()) return key;
-  return key + ":done";
+  std::string_view q = QueueOfJobId(id);
+  if (q.empty()) return {};
+  return keys_.EndedChannel(q, id);
+}
+
+// The keys locate.lua reads to find a job (get_job.lua, watch.lua), then `last`.
+static std::vector<std::string> LocateKeys(const Keys& keys, std::string_view q,
+                                           std::string last) {
+  return {keys.Jobs(q), keys.Scheduled(q), keys.Retry(q),   keys.Dead(q),
+          keys.Leases(q), keys.Buckets(q),  std::move(last)};
 }
 
 Result<JobState> Broker::Watch(std::string_view id) {
-  std::string key = keys_.JobFromId(id);
-  if (key.empty()) return Status::NotFound("job " + std::string(id) + ": not a job id");
-  auto reply = connection_.Eval(ScriptNamed("watch"), {key}, {});
+  std::string_view q = QueueOfJobId(id);
+  if (q.empty()) return Status::NotFound("job " + std::string(id) + ": not a job id");
+  auto reply = connection_.Eval(ScriptNamed("watch"), LocateKeys(keys_, q, keys_.Watched(q)),
+                                {ToString(clock_.NowMs()), std::string(id)});
   if (!reply) return reply.status().WithContext("queue.Watch");
   if (reply->is_nil()) return Status::NotFound("job " + std::string(id));
   auto state = ParseJobState(reply->str);
@@ -500,8 +638,12 @@ Result<JobState> Broker::Watch(std::string_view id) {
 Result<CancelOutcome> Broker::Cancel(std::string_view id) {
   std::string_view q = QueueOfJobId(id);
   if (q.empty()) return CancelOutcome::kNotFound;
-  std::vector<std::string> keys = {keys_.Stale(q), keys_.Scheduled(q), keys_.Retry(q),
-                                   keys_.Job(q, id)};
+  std::vector<std::string> keys = {keys_.Jobs(q),           keys_.Stale(q),
+                                   keys_.Scheduled(q),      keys_.Retry(q),
+                                   keys_.Dead(q),           keys_.Leases(q),
+                                   keys_.CancelRequests(q), keys_.Watched(q),
+                                   keys_.EndedPrefix(q),    keys_.DonePrefix(q),
+                                   keys_.Buckets(q)};
   std::vector<std::string> args = {ToString(clock_.NowMs()), std::string(id),
                                    ToString(options_.result_ttl_failure_ms)};
   auto reply = connection_.Eval(ScriptNamed("cancel"), keys, args);
@@ -521,8 +663,9 @@ Result<PromoteResult> Broker::PromoteDue(std::string_view queue, int limit) {
                                    keys_.Pending(queue, Priority::kNormal),
                                    keys_.Pending(queue, Priority::kLow),
                                    keys_.Marker(queue),
-                                   keys_.JobPrefix(queue)};
-  std::vector<std::string> args = {ToString(clock_.NowMs()), ToString(std::max(limit, 1))};
+                                   keys_.Jobs(queue)};
+  std::vector<std::string> args = {ToString(clock_.NowMs()),
+                                   ToString(std::clamp(limit, 1, kMaxScriptBatch))};
   auto reply = connection_.Eval(ScriptNamed("promote_due"), keys, args);
   if (!reply) return reply.status().WithContext("queue.PromoteDue");
   if (!reply->is_array() || reply->elements.size() != 2) {
@@ -538,10 +681,18 @@ Result<RecoverResult> Broker::RecoverExpired(std::string_view queue, int limit) 
                                    keys_.Pending(queue, Priority::kLow),
                                    keys_.Dead(queue),
                                    keys_.Marker(queue),
-                                   keys_.JobPrefix(queue)};
-  std::vector<std::string> args = {ToString(clock_.NowMs()), ToString(std::max(limit, 1)),
+                                   keys_.Jobs(queue),
+                                   keys_.Tokens(queue),
+                                   keys_.CancelRequests(queue),
+                                   keys_.Watched(queue),
+                                   keys_.EndedPrefix(queue),
+                                   keys_.DonePrefix(queue),
+                                   keys_.Buckets(queue)};
+  std::vector<std::string> args = {ToString(clock_.NowMs()),
+                                   ToString(std::clamp(limit, 1, kMaxScriptBatch)),
                                    ToString(options_.max_recoveries),
-                                   ToString(options_.error_history)};
+                                   ToString(options_.error_history),
+                                   ToString(options_.result_ttl_failure_ms)};
   auto reply = connection_.Eval(ScriptNamed("recover_expired"), keys, args);
   if (!reply) return reply.status().WithContext("queue.RecoverExpired");
   if (!reply->is_array() || reply->elements.size() != 2) {
@@ -613,28 +764,72 @@ Result<std::vector<std::string>> Broker::Queues() {
 }
 
 namespace {
-Result<Job> JobFromHgetall(std::string_view id, const Reply& reply) {
-  if (!reply.is_array() || reply.elements.size() % 2 != 0) {
-    return BadShape("queue.GetJob", reply);
+
+// The time of the newest entry of a job's error history, or 0.
+int64_t LastErrorAt(const Job& job) {
+  return job.errors.empty() ? 0 : job.errors.back().at_unix_ms;
+}
+
+// A job from get_job.lua's reply {state, bytes, score, cancel}, or from a record found
+// elsewhere (ListDead); `lease_ms` dates an active job's lease.
+Result<Job> JobFromStored(std::string_view id, std::string_view queue, JobState state,
+                          std::string_view bytes, int64_t score, bool cancel,
+                          int64_t lease_ms) {
+  auto context = [&](const Status& s) { return s.WithContext("job " + std::string(id)); };
+  if (state == JobState::kCompleted || state == JobState::kCancelled) {
+    auto final = DecodeFinal(bytes);
+    if (!final) return context(final.status());
+    Job job = JobFromRecord(id, queue, std::move(final->record), final->state);
+    job.started_unix_ms = final->started_unix_ms;
+    job.finished_unix_ms = final->finished_unix_ms;
+    job.updated_unix_ms = final->finished_unix_ms;
+    job.result = std::move(final->result);
+    return job;
   }
-  if (reply.elements.empty()) return Status::NotFound("job " + std::string(id));
-  std::vector<std::pair<std::string, std::string>> fields;
-  fields.reserve(reply.elements.size() / 2);
-  for (size_t i = 0; i + 1 < reply.elements.size(); i += 2) {
-    fields.emplace_back(reply.elements[i].str, reply.elements[i + 1].str);
+  auto record = DecodeRecord(bytes);
+  if (!record) return context(record.status());
+  Job job = JobFromRecord(id, queue, std::move(*record), state);
+  job.cancel_requested = cancel;
+  int64_t changed = std::max(job.created_unix_ms, LastErrorAt(job));
+  switch (state) {
+    case JobState::kActive:
+      // The run in progress counts; the lease was last renewed lease_ms before its deadline.
+      job.attempts += 1;
+      job.started_unix_ms = score - lease_ms;
+      job.updated_unix_ms = job.started_unix_ms;
+      break;
+    case JobState::kFailed:
+      job.finished_unix_ms = score;
+      job.updated_unix_ms = score;
+      break;
+    case JobState::kPending:
+      job.updated_unix_ms = std::max(changed, job.run_at_unix_ms);
+      break;
+    default:  // scheduled, retrying: run_at is in the future
+      job.updated_unix_ms = changed;
+      break;
   }
-  auto job = DecodeJob(id, fields);
-  if (job) job->queue = std::string(QueueOfJobId(id));
   return job;
 }
+
 }  // namespace
 
 Result<Job> Broker::GetJob(std::string_view id) {
-  std::string key = keys_.JobFromId(id);
-  if (key.empty()) return Status::NotFound("job " + std::string(id) + ": not a job id");
-  auto reply = connection_.Run(redis::Command("HGETALL").Arg(key));
+  std::string_view q = QueueOfJobId(id);
+  if (q.empty()) return Status::NotFound("job " + std::string(id) + ": not a job id");
+  auto reply = connection_.Eval(ScriptNamed("get_job"),
+                                LocateKeys(keys_, q, keys_.CancelRequests(q)),
+                                {ToString(clock_.NowMs()), std::string(id)});
   if (!reply) return reply.status().WithContext("queue.GetJob");
-  return JobFromHgetall(id, *reply);
+  if (reply->is_nil()) return Status::NotFound("job " + std::string(id));
+  if (!reply->is_array() || reply->elements.size() != 4 || !reply->elements[0].is_string() ||
+      !reply->elements[1].is_string()) {
+    return BadShape("queue.GetJob", *reply);
+  }
+  auto state = ParseJobState(reply->elements[0].str);
+  if (!state) return BadShape("queue.GetJob", *reply);
+  return JobFromStored(id, q, *state, reply->elements[1].str, IntOf(reply->elements[2]),
+                       IntOf(reply->elements[3]) == 1, options_.lease_ms);
 }
 
 Result<DeadPage> Broker::ListDead(std::string_view queue, int64_t offset, int64_t limit) {
@@ -642,27 +837,36 @@ Result<DeadPage> Broker::ListDead(std::string_view queue, int64_t offset, int64_
   limit = std::clamp<int64_t>(limit, 1, 1000);
   redis::Pipeline p;
   p.Add(redis::Command("ZCARD").Arg(keys_.Dead(queue)));
-  p.Add(redis::Command("ZREVRANGE").Arg(keys_.Dead(queue)).Arg(offset).Arg(offset + limit - 1));
+  p.Add(redis::Command("ZREVRANGE")
+            .Arg(keys_.Dead(queue))
+            .Arg(offset)
+            .Arg(offset + limit - 1)
+            .Arg("WITHSCORES"));
   auto replies = connection_.Run(p);
   if (!replies) return replies.status().WithContext("queue.ListDead");
-  if ((*replies)[0].is_error() || !(*replies)[1].is_array()) {
+  if ((*replies)[0].is_error() || !(*replies)[1].is_array() ||
+      (*replies)[1].elements.size() % 2 != 0) {
     return BadShape("queue.ListDead", (*replies)[1]);
   }
   DeadPage page;
   page.total = (*replies)[0].integer;
-  const auto& ids = (*replies)[1].elements;
-  if (ids.empty()) return page;
-  redis::Pipeline jobs;
-  for (const auto& id : ids) jobs.Add(redis::Command("HGETALL").Arg(keys_.Job(queue, id.str)));
-  auto hashes = connection_.Run(jobs);
-  if (!hashes) return hashes.status().WithContext("queue.ListDead");
-  for (size_t i = 0; i < ids.size(); ++i) {
-    auto job = JobFromHgetall(ids[i].str, (*hashes)[i]);
-    if (job) {
-      page.jobs.push_back(std::move(*job));
-    } else if (!job.status().IsNotFound()) {
-      return job.status();
-    }
+  const auto& entries = (*replies)[1].elements;  // id, time of death, id, ...
+  if (entries.empty()) return page;
+  redis::Command hmget("HMGET");
+  hmget.Arg(keys_.Jobs(queue));
+  for (size_t i = 0; i < entries.size(); i += 2) hmget.Arg(entries[i].str);
+  auto records = connection_.Run(hmget);
+  if (!records) return records.status().WithContext("queue.ListDead");
+  if (!records->is_array() || records->elements.size() != entries.size() / 2) {
+    return BadShape("queue.ListDead", *records);
+  }
+  for (size_t i = 0; i < entries.size(); i += 2) {
+    const Reply& record = records->elements[i / 2];
+    if (!record.is_string()) continue;  // purged or retried since the ZREVRANGE
+    auto job = JobFromStored(entries[i].str, queue, JobState::kFailed, record.str,
+                             IntOf(entries[i + 1]), false, options_.lease_ms);
+    if (!job) return job.status().WithContext("queue.ListDead");
+    page.jobs.push_back(std::move(*job));
   }
   return page;
 }
@@ -674,7 +878,7 @@ Result<int64_t> Broker::RetryDead(std::string_view queue, const std::vector<std:
                                    keys_.Pending(queue, Priority::kNormal),
                                    keys_.Pending(queue, Priority::kLow),
                                    keys_.Marker(queue),
-                                   keys_.JobPrefix(queue)};
+                                   keys_.Jobs(queue)};
   std::vector<std::string> args = {ToString(clock_.NowMs()),
                                    ToString(std::max<int64_t>(limit, 1))};
   args.insert(args.end(), ids.begin(), ids.end());
@@ -686,7 +890,7 @@ Result<int64_t> Broker::RetryDead(std::string_view queue, const std::vector<std:
 
 Result<int64_t> Broker::PurgeDead(std::string_view queue, const std::vector<std::string>& ids,
                                   int64_t limit) {
-  std::vector<std::string> keys = {keys_.Dead(queue), keys_.JobPrefix(queue)};
+  std::vector<std::string> keys = {keys_.Dead(queue), keys_.Jobs(queue)};
   std::vector<std::string> args = {ToString(std::max<int64_t>(limit, 1))};
   args.insert(args.end(), ids.begin(), ids.end());
   auto reply = connection_.Eval(ScriptNamed("purge_dead"), keys, args);
@@ -719,7 +923,7 @@ std::string ResultTooLargeMessage(size_t result_bytes, int64_t max_bytes) {
 }
 
 Result<TrimResult> Broker::TrimDead(std::string_view queue, int64_t limit) {
-  std::vector<std::string> keys = {keys_.Dead(queue), keys_.JobPrefix(queue)};
+  std::vector<std::string> keys = {keys_.Dead(queue), keys_.Jobs(queue)};
   std::vector<std::string> args = {ToString(clock_.NowMs()),
                                    ToString(std::max<int64_t>(options_.dlq_ttl_ms, 0)),
                                    ToString(std::max<int64_t>(options_.dlq_max, 0)),
@@ -782,9 +986,9 @@ Result<bool> Broker::WaitForWork(redis::Connection& blocking,
   const auto& [key, value] = **popped;
   for (const auto& q : inbox_queues) {
     if (key != keys_.Inbox(q, worker)) continue;
-    auto fields = DecodeHanded(value);
-    if (!fields) return fields.status().WithContext("queue.Wait");
-    if (handed != nullptr) *handed = LeasedFromReply(*fields, q, clock_.NowMs());
+    auto job = DecodeHanded(value, q, clock_.NowMs());
+    if (!job) return job.status().WithContext("queue.Wait");
+    if (handed != nullptr) *handed = std::move(*job);
     break;
   }
   return true;

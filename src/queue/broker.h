@@ -111,10 +111,6 @@ struct DequeueRequest {
   bool may_be_registered = false;
   // The worker stops: take back the registration and the inbox's jobs, lease nothing new.
   bool leaving = false;
-  // How many of the jobs leased (inbox jobs first) the worker starts at once: its free
-  // executors. The rest wait (prefetch) under a tentative lease: if the worker dies before
-  // it reports them started (ExtendLeases), they come back uncharged (dequeue.lua).
-  int start_now = std::numeric_limits<int>::max();
 };
 
 // A job under lease. `token` fences every later write about this run.
@@ -132,6 +128,9 @@ struct LeasedJob {
   int64_t created_unix_ms = 0;
   int64_t run_at_unix_ms = 0;  // when it became due: pickup latency = started - run_at
   int64_t leased_unix_ms = 0;
+  // The job's record as stored (record.h): Ack builds the final record from it without
+  // reading Redis. Keep it with the job; move it into the Completion.
+  std::string record;
 };
 
 struct LeaseRef {
@@ -144,9 +143,22 @@ struct LeaseRef {
 enum class LeaseState { kLost = 0, kKept = 1, kCancelRequested = 2 };
 
 struct Completion {
+  Completion() = default;
+  Completion(std::string job_id, int64_t lease_token, std::string job_result,
+             std::string leased_record = {}, int64_t started = 0)
+      : id(std::move(job_id)),
+        token(lease_token),
+        result(std::move(job_result)),
+        record(std::move(leased_record)),
+        started_unix_ms(started) {}
+
   std::string id;
   int64_t token = 0;
   std::string result;
+  // The LeasedJob's record (moved), and when the run started. Without a record (tests),
+  // Ack reads it from Redis first: one more round trip, the same outcome.
+  std::string record;
+  int64_t started_unix_ms = 0;
 };
 
 struct Failure {
@@ -224,6 +236,13 @@ class Broker {
   const BrokerOptions& options() const { return options_; }
   const Keys& keys() const { return keys_; }
 
+  // The key layout of the data in Redis (keys.h Layout()) is the one this version speaks
+  // (2). A Redis with no layout written and no queue registered is new: layout 2 is written
+  // (SET NX) and OK returned. FailedPrecondition, naming `bananas migrate`, when the data is
+  // in layout 1 (written "1", or missing with queues registered). Every service calls it at
+  // start, before any other operation.
+  [[nodiscard]] Status CheckLayout();
+
   // Validates, then stores the job. Once OK is returned the job is in Redis. A unique key
   // held by a live job returns that job's id with duplicate = true and writes nothing.
   [[nodiscard]] Result<EnqueueResult> Enqueue(const JobSpec& spec);
@@ -232,10 +251,11 @@ class Broker {
   // call per queue (and per `chunk` jobs); results are in the order of `specs`.
   [[nodiscard]] Result<std::vector<EnqueueResult>> EnqueueBatch(const std::vector<JobSpec>& specs,
                                                               size_t chunk = 10'000);
-  // Low level, for tests: the ids are given, not generated.
+  // Low level, for tests: the ids are given, not generated. `resent`: the batch was sent
+  // before and its reply lost; ids of jobs that have finished since count as duplicates too.
   [[nodiscard]] Result<std::vector<EnqueueResult>> EnqueueWithIds(
       std::string_view queue, const std::vector<JobSpec>& specs,
-      const std::vector<std::string>& ids);
+      const std::vector<std::string>& ids, bool resent = false);
 
   // Leases up to request.max_jobs jobs of one queue; empty when paused or nothing matches.
   // Ids of cancelled jobs met on the way are dropped: up to 8 script calls of 1000 each
@@ -260,7 +280,8 @@ class Broker {
   [[nodiscard]] Result<std::vector<bool>> Release(std::string_view queue,
                                                   const std::vector<LeaseRef>& leases);
   // Marks a job as waited on (so its end is published on JobDoneChannel) and returns its
-  // state. Subscribe to the channel first. NotFound for an unknown job.
+  // state; a job ended already is returned as it is, not marked. Subscribe to the channel
+  // first. NotFound for an unknown job.
   [[nodiscard]] Result<JobState> Watch(std::string_view id);
   // The shard channel (SSUBSCRIBE) on which a watched job's end is published; empty for a
   // malformed id.
@@ -330,6 +351,8 @@ class Broker {
                                           const std::string& extra_key = {});
 
  private:
+  // True when a registered queue's lists or zsets name layout-1 job hashes.
+  [[nodiscard]] Result<bool> HoldsLayout1Jobs();
   [[nodiscard]] Status RegisterQueue(std::string_view queue);
   Result<bool> BlockOn(redis::Connection& blocking, std::vector<std::string> keys,
                        std::chrono::milliseconds timeout);

@@ -3,11 +3,15 @@ set(body "// Generated from src/queue/lua/*.lua by embed_lua.cmake. Do not edit.
 string(APPEND body "#include \"queue/lua_sources.h\"\n\nnamespace bananas::queue {\n\n")
 string(APPEND body "std::string_view LuaSource(std::string_view name) {\n")
 string(REPLACE "," ";" NAMES "${NAMES}")
-# lease.lua is shared code, not a script: pasted where a script says "-- #include lease.lua".
+# lease.lua, record.lua and locate.lua are shared code, not a script: pasted where a script says "-- #include lease.lua".
 file(READ ${DIR}/lease.lua lease_source)
+file(READ ${DIR}/record.lua record_source)
+file(READ ${DIR}/locate.lua locate_source)
 foreach(name IN LISTS NAMES)
   file(READ ${DIR}/${name}.lua source)
   string(REPLACE "-- #include lease.lua\n" "${lease_source}" source "${source}")
+  string(REPLACE "-- #include record.lua\n" "${record_source}" source "${source}")
+  string(REPLACE "-- #include locate.lua\n" "${locate_source}" source "${source}")
   string(APPEND body "  if (name == \"${name}\") return R\"BANANASLUA(${source})BANANASLUA\";\n")
 endforeach()
 string(APPEND body "  return {};\n}\n\n}  // namespace bananas::queue\n")

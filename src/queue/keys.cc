@@ -1,6 +1,5 @@
 #include "queue/keys.h"
 
-#include "base/job_id.h"
 
 namespace bananas::queue {
 
@@ -21,8 +20,14 @@ std::string Keys::Pending(std::string_view queue, Priority priority) const {
   return Tagged(queue, suffix);
 }
 
-std::string Keys::Job(std::string_view queue, std::string_view id) const {
-  std::string key = JobPrefix(queue);
+std::string Keys::LegacyJob(std::string_view queue, std::string_view id) const {
+  std::string key = Tagged(queue, "job:");
+  key += id;
+  return key;
+}
+
+std::string Keys::EndedChannel(std::string_view queue, std::string_view id) const {
+  std::string key = EndedPrefix(queue);
   key += id;
   return key;
 }
@@ -31,12 +36,6 @@ std::string Keys::Schedule(std::string_view id) const {
   std::string key = Tagged("cron", "schedule:");
   key += id;
   return key;
-}
-
-std::string Keys::JobFromId(std::string_view id) const {
-  std::string_view queue = QueueOfJobId(id);
-  if (queue.empty()) return {};
-  return Job(queue, id);
 }
 
 std::string Keys::QueueKeyPattern() const {

@@ -30,7 +30,8 @@ class Keys {
   // registry lost.
   std::string QueueKeyPattern() const;
   std::string QueueOfKey(std::string_view key) const;
-  // <p>:{q}:pending:<priority>        LIST of job ids, newest at the head, oldest at the tail
+  // <p>:{q}:pending:<priority>        LIST of job ids, newest at the head, oldest at the tail;
+  //                                   an id with no field in Jobs is a tombstone
   std::string Pending(std::string_view queue, Priority priority) const;
   // <p>:{q}:stale                     HASH priority -> how many ids in that pending list are
   //                                   tombstones: their job is no longer pending (cancelled,
@@ -45,7 +46,7 @@ class Keys {
   std::string Scheduled(std::string_view queue) const { return Tagged(queue, "scheduled"); }
   // <p>:{q}:retry                     ZSET id -> retry_at (unix ms)
   std::string Retry(std::string_view queue) const { return Tagged(queue, "retry"); }
-  // <p>:{q}:leases                    ZSET id -> lease deadline (unix ms); = the active set
+  // <p>:{q}:leases                    ZSET id -> lease deadline (unix ms): the active set
   std::string Leases(std::string_view queue) const { return Tagged(queue, "leases"); }
   // <p>:{q}:dead                      ZSET id -> time of death (unix ms); the DLQ
   std::string Dead(std::string_view queue) const { return Tagged(queue, "dead"); }
@@ -55,10 +56,35 @@ class Keys {
   std::string Marker(std::string_view queue) const { return Tagged(queue, "marker"); }
   // <p>:{q}:timer                     LIST of wake-up tokens for schedulers (earlier due time)
   std::string Timer(std::string_view queue) const { return Tagged(queue, "timer"); }
-  // <p>:{q}:job:<id>                  HASH, the job (fields: docs/ARCHITECTURE.md)
-  std::string Job(std::string_view queue, std::string_view id) const;
-  // Prefix of the above, handed to scripts as a KEYS entry so derived keys stay declared
-  std::string JobPrefix(std::string_view queue) const { return Tagged(queue, "job:"); }
+  // <p>:{q}:jobs                     HASH id -> record (record.h) of every job that is
+  //                                  pending, scheduled, retrying, active or dead
+  std::string Jobs(std::string_view queue) const { return Tagged(queue, "jobs"); }
+  // <p>:{q}:seq                      STRING counter: one fencing token per dequeue call (its
+  //                                  batch shares it) and per hand-off
+  std::string Seq(std::string_view queue) const { return Tagged(queue, "seq"); }
+  // <p>:{q}:tokens                   HASH id -> fencing token of its current lease; "s"
+  //                                  appended once the holder reported the job started
+  //                                  (a lease not marked so is tentative)
+  std::string Tokens(std::string_view queue) const { return Tagged(queue, "tokens"); }
+  // <p>:{q}:cancel                   SET of ids of active jobs whose cancellation was asked
+  std::string CancelRequests(std::string_view queue) const { return Tagged(queue, "cancel"); }
+  // <p>:{q}:notify                   SET of ids a client waits on (watch.lua): the script that
+  //                                  ends such a job publishes on its EndedChannel
+  std::string Watched(std::string_view queue) const { return Tagged(queue, "notify"); }
+  // <p>:{q}:ended:<id>               shard channel (not a key): a watched job's end
+  std::string EndedChannel(std::string_view queue, std::string_view id) const;
+  // Prefix of the above, for scripts.
+  std::string EndedPrefix(std::string_view queue) const { return Tagged(queue, "ended:"); }
+  // <p>:{q}:done:<c|x>:<bucket>      HASH id -> final record (record.h) of the jobs completed
+  //                                  (c) or cancelled (x) in that time bucket; expires as a
+  //                                  whole, RESULT_TTL_SUCCESS / _FAILURE after the bucket
+  std::string DonePrefix(std::string_view queue) const { return Tagged(queue, "done:"); }
+  // <p>:{q}:buckets                  ZSET done-hash key -> its expiry (unix ms): the live
+  //                                  buckets, newest last
+  std::string Buckets(std::string_view queue) const { return Tagged(queue, "buckets"); }
+  // Layout 1 (before issue 14), read by `bananas migrate` only:
+  // <p>:{q}:job:<id>                 HASH, the job
+  std::string LegacyJob(std::string_view queue, std::string_view id) const;
   // <p>:{q}:idle                      ZSET "<lease ms> <worker id>" -> registration expiry (ms):
   //                                   idle workers that take new jobs by hand-off
   std::string IdleWorkers(std::string_view queue) const { return Tagged(queue, "idle"); }
@@ -84,8 +110,8 @@ class Keys {
   // <p>:{cron}:wake                   LIST of wake-up tokens: a schedule was added or changed
   std::string ScheduleWake() const { return Tagged("cron", "wake"); }
 
-  // The job key for a job id alone (its queue is encoded in the id); empty for a bad id.
-  std::string JobFromId(std::string_view id) const;
+  // <p>:layout                       STRING, the key layout version ("2"); untagged
+  std::string Layout() const { return prefix_ + ":layout"; }
 
  private:
   std::string Tagged(std::string_view queue, std::string_view suffix) const;

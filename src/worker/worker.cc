@@ -56,6 +56,12 @@ using std::chrono::milliseconds;
 // milliseconds at most. Longer jobs are leased only for a free executor.
 constexpr double kShortJobSeconds = 0.001;
 
+// Short jobs waiting in the run queue are run one after another by the executor that has
+// them, until their expected run time (count x the moving average) exceeds this: waking
+// another executor costs 50-400 us of latency on a busy 2-core machine and several us of
+// CPU, more than a few no-op jobs take.
+constexpr double kChainWorkSeconds = 200e-6;
+
 // How long an idle fetcher blocks before it looks again (and renews its idle registrations).
 constexpr std::chrono::milliseconds kIdleWait{1000};
 
@@ -88,6 +94,57 @@ void LogRateLimited(const std::string& what) {
   obs::Log(obs::LogLevel::kWarn, "worker error", {{"error", what}});
 }
 
+// Recycles the memory of one shared_ptr'd type (allocate_shared: the object and its control
+// block in one block): a job's Execution then costs no heap allocation once the worker has
+// run as many jobs at once as it will. The free list is process-wide and bounded; blocks
+// beyond it go back to the allocator. Blocks are freed by whichever thread drops the last
+// reference (the completer, or an abandoned handler's thread), so the list is locked.
+template <typename T>
+struct PoolAllocator {
+  using value_type = T;
+  PoolAllocator() = default;
+  template <typename U>
+  PoolAllocator(const PoolAllocator<U>&) {}  // NOLINT: rebinding, as allocate_shared does
+
+  T* allocate(size_t n) {
+    if (n == 1) {
+      FreeList& f = List();
+      std::lock_guard<std::mutex> lock(f.mu);
+      if (!f.blocks.empty()) {
+        void* p = f.blocks.back();
+        f.blocks.pop_back();
+        return static_cast<T*>(p);
+      }
+    }
+    return static_cast<T*>(::operator new(n * sizeof(T)));
+  }
+  void deallocate(T* p, size_t n) {
+    if (n == 1) {
+      FreeList& f = List();
+      std::lock_guard<std::mutex> lock(f.mu);
+      if (f.blocks.size() < kMaxFree) {
+        f.blocks.push_back(p);
+        return;
+      }
+    }
+    ::operator delete(p);
+  }
+  template <typename U>
+  bool operator==(const PoolAllocator<U>&) const { return true; }
+
+ private:
+  static constexpr size_t kMaxFree = 4096;
+  struct FreeList {
+    std::mutex mu;
+    std::vector<void*> blocks;
+  };
+  // Never destroyed: a detached thread may free a block during static destruction.
+  static FreeList& List() {
+    static FreeList* list = new FreeList;
+    return *list;
+  }
+};
+
 // One leased job from lease to outcome.
 struct Execution {
   queue::LeasedJob job;
@@ -95,6 +152,7 @@ struct Execution {
   // using up its timeout); until then the far future. Read by the heartbeat without mu.
   std::atomic<SteadyClock::rep> deadline_ticks{SteadyClock::time_point::max().time_since_epoch().count()};
   int64_t started_unix_ms = 0;     // guarded by Shared::mu; 0 until started
+  size_t active_index = 0;         // guarded by Shared::mu: where it is in Shared::active
   // Set by the executor when the handler starts and when it returns; read by the heartbeat
   // (which reports starts to Redis: a tentative lease then counts as a run) without mu.
   std::atomic<bool> started{false};
@@ -131,9 +189,11 @@ struct Execution {
   CancelReason cancel_reason() const { return static_cast<CancelReason>(reason.load()); }
 };
 
+// Lives on the executor's stack for one handler call; the executor's shared_ptr keeps the
+// Execution alive meanwhile (also when the job's outcome was written without it).
 class Context final : public JobContext {
  public:
-  explicit Context(std::shared_ptr<Execution> e) : e_(std::move(e)) {}
+  explicit Context(Execution& e) : e_(&e) {}
   const std::string& id() const override { return e_->job.id; }
   const std::string& name() const override { return e_->job.name; }
   const std::string& queue() const override { return e_->job.queue; }
@@ -166,7 +226,7 @@ class Context final : public JobContext {
   }
 
  private:
-  std::shared_ptr<Execution> e_;
+  Execution* e_;
 };
 
 // An outcome on its way to Redis.
@@ -274,7 +334,7 @@ class Worker::Impl {
   std::vector<ActiveJob> active_jobs() const {
     std::lock_guard<obs::ProfiledMutex> lock(shared_->mu);
     std::vector<ActiveJob> out;
-    for (const auto& [id, e] : shared_->active) {
+    for (const auto& e : shared_->active) {
       out.push_back({e->job.id, e->job.name, e->job.queue, e->started_unix_ms, e->progress.load()});
     }
     return out;
@@ -320,9 +380,13 @@ class Worker::Impl {
     std::condition_variable_any done_cv;   // outcomes grew
     bool stopping = false;
     bool finished = false;
-    std::unordered_map<std::string, std::shared_ptr<Execution>> active;
+    // Every job under lease here, in no order; each Execution knows its index (AddActive,
+    // RemoveActive): no node or key copy per job, as a map would cost.
+    std::vector<std::shared_ptr<Execution>> active;
     std::deque<std::shared_ptr<Execution>> run_queue;
-    std::deque<Outcome> outcomes;
+    // Swapped out whole by the completer (its emptied vector swapped back in): the
+    // capacity is kept, so an outcome costs no allocation here.
+    std::vector<Outcome> outcomes;
     WorkerStats stats;
     // Moving average of handler run time (the last ~16 jobs). It starts high, so nothing is
     // prefetched until short jobs have been seen.
@@ -331,11 +395,39 @@ class Worker::Impl {
     // kLongRun while jobs run): the average says nothing yet about the job that is slow now.
     bool long_running = false;
 
+    // Executors blocked on run_cv, and run_cv notifications not yet taken up by one: a
+    // notification goes only to an executor nobody has called yet (WakeExecutor).
+    int idle_executors = 0;
+    int pending_wakes = 0;
+
+    bool ShortJobs() const { return mean_run_seconds < kShortJobSeconds && !long_running; }
+
     // How many jobs may be under lease here at once: `concurrency` running, plus `prefetch`
     // waiting in the run queue while jobs are short. REQUIRES: mu held.
-    int Capacity() const {
-      bool short_jobs = mean_run_seconds < kShortJobSeconds && !long_running;
-      return options.concurrency + (short_jobs ? options.prefetch : 0);
+    int Capacity() const { return options.concurrency + (ShortJobs() ? options.prefetch : 0); }
+
+    // Wakes one idle executor, unless every idle one has been called already. REQUIRES: mu.
+    void WakeExecutor() {
+      if (idle_executors <= pending_wakes) return;
+      ++pending_wakes;
+      run_cv.notify_one();
+    }
+
+    // Wakes executors for the run queue. Short jobs: one executor runs them one after
+    // another (a wake-up costs more than the jobs), and calls the next one only while the
+    // queue holds more than it will get to soon (ExecutorLoop); longer jobs: one executor
+    // per job. The heartbeat calls one more if a job in the run queue waits behind a job
+    // that turned out long. REQUIRES: mu held.
+    void WakeExecutors() {
+      if (run_queue.empty()) return;
+      if (ShortJobs()) {
+        if (pending_wakes == 0) WakeExecutor();
+        return;
+      }
+      for (size_t i = static_cast<size_t>(pending_wakes); i < run_queue.size(); ++i) {
+        if (idle_executors <= pending_wakes) return;
+        WakeExecutor();
+      }
     }
   };
 
@@ -423,11 +515,10 @@ class Worker::Impl {
         request.max_jobs = std::min(free_slots, s.options.fetch_batch);
         request.job_types = s.options.job_types;
         request.priorities = s.options.priorities;
-        // Every job is leased tentatively, even those for free executors: a dequeue whose
+        // Every lease is tentative (dequeue.lua), even for free executors: a dequeue whose
         // reply is lost (Redis restarted as it answered) leases jobs this worker never sees,
         // and they must not be charged for it (the soak found this, docs/RELIABILITY.md).
         // The heartbeat reports the ones that started; a short job is acked before that.
-        request.start_now = 0;
         if (handoff) {
           request.handoff_worker = s.worker_id;
           request.idle_registration = idle_registration;
@@ -521,6 +612,21 @@ class Worker::Impl {
                static_cast<double>(active) / s.options.concurrency);
   }
 
+  // REQUIRES: s.mu held (both).
+  static void AddActive(Shared& s, const std::shared_ptr<Execution>& e) {
+    e->active_index = s.active.size();
+    s.active.push_back(e);
+  }
+  static void RemoveActive(Shared& s, Execution& e) {
+    size_t i = e.active_index;
+    if (i >= s.active.size() || s.active[i].get() != &e) return;  // not (or no longer) there
+    if (i + 1 != s.active.size()) {
+      s.active[i] = std::move(s.active.back());
+      s.active[i]->active_index = i;
+    }
+    s.active.pop_back();
+  }
+
   static void Dispatch(Shared& s, std::vector<queue::LeasedJob> jobs) {
     // Series first, outside mu: a new pair takes the registry's lock once.
     std::vector<obs::JobSeries*> series(jobs.size(), nullptr);
@@ -532,17 +638,15 @@ class Worker::Impl {
     std::lock_guard<obs::ProfiledMutex> lock(s.mu);
     for (size_t i = 0; i < jobs.size(); ++i) {
       auto& job = jobs[i];
-      auto e = std::make_shared<Execution>();
+      auto e = std::allocate_shared<Execution>(PoolAllocator<Execution>());
       e->series = series[i];
       e->job = std::move(job);
       e->lease_valid_until_ms.store(e->job.leased_unix_ms + s.broker_options.lease_ms,
                                     std::memory_order_relaxed);
-      s.active.emplace(e->job.id, e);
+      AddActive(s, e);
       s.run_queue.push_back(std::move(e));
     }
-    // One executor per job: waking all of them for a batch of one would have the rest
-    // contend for mu only to find the run queue empty.
-    for (size_t i = 0; i < jobs.size(); ++i) s.run_cv.notify_one();
+    s.WakeExecutors();
   }
 
   static void SpawnExecutor(const std::shared_ptr<Shared>& s) {
@@ -555,10 +659,23 @@ class Worker::Impl {
     obs::RegisterThread("worker-exec");
     std::unique_lock<obs::ProfiledMutex> lock(s->mu);
     while (true) {
-      s->run_cv.wait(lock, [&] { return s->finished || !s->run_queue.empty(); });
+      while (!s->finished && s->run_queue.empty()) {
+        ++s->idle_executors;
+        s->run_cv.wait(lock);
+        --s->idle_executors;
+        if (s->pending_wakes > 0) --s->pending_wakes;
+      }
       if (s->run_queue.empty()) return;  // finished
       std::shared_ptr<Execution> e = std::move(s->run_queue.front());
       s->run_queue.pop_front();
+      // More waiting than this thread will reach soon: call another executor. Short jobs
+      // are run here one after another unless their expected run time exceeds a wake-up's
+      // (kChainWork); a call is already on its way if pending_wakes > 0.
+      if (!s->run_queue.empty() && s->pending_wakes == 0 &&
+          (!s->ShortJobs() ||
+           s->mean_run_seconds * static_cast<double>(s->run_queue.size()) > kChainWorkSeconds)) {
+        s->WakeExecutor();
+      }
       // The timeout counts from here, not from the lease: a prefetched job may have waited.
       milliseconds timeout =
           e->job.timeout_ms > 0 ? milliseconds(e->job.timeout_ms) : s->options.job_timeout;
@@ -610,8 +727,9 @@ class Worker::Impl {
       out.result = "lease lost before it started";
       return out;
     }
-    Context context(e);
-    Result<std::string> result = Status::Internal("handler did not return");
+    Context context(*e);
+    // Built only on the paths that use it: a Status is an allocation.
+    std::optional<Result<std::string>> returned;
     if (e->series != nullptr) {
       // Ready = the later of enqueue and run_at (a delayed or retried job waited on purpose).
       int64_t ready_us = std::max(e->job.created_unix_ms, e->job.run_at_unix_ms) * 1000;
@@ -622,12 +740,13 @@ class Worker::Impl {
     // CPU samples taken while the handler runs carry job_type and queue (pprof -tagfocus).
     obs::ScopedJobLabels labels(e->job.name, e->job.queue);
     try {
-      result = it->second(context);
+      returned.emplace(it->second(context));
     } catch (const std::exception& ex) {
-      result = Status::Internal(std::string("handler threw: ") + ex.what());
+      returned.emplace(Status::Internal(std::string("handler threw: ") + ex.what()));
     } catch (...) {
-      result = Status::Internal("handler threw a non-std exception");
+      returned.emplace(Status::Internal("handler threw a non-std exception"));
     }
+    Result<std::string>& result = *returned;
     double run_seconds = std::chrono::duration<double>(SteadyClock::now() - run_start).count();
     e->run_seconds.store(run_seconds, std::memory_order_relaxed);
     if (e->series != nullptr) e->series->run_time.Observe(run_seconds);
@@ -659,7 +778,13 @@ class Worker::Impl {
     obs::RegisterThread("worker-complete");
     auto connection = OpenConnection(s);
     queue::Broker broker(*connection, s.broker_options);
-    std::deque<Outcome> pending;
+    std::vector<Outcome> pending;
+    std::vector<Outcome> retry_later;
+    // Kept from batch to batch, like the vectors: a queue's entry is made once.
+    std::map<std::string, std::vector<Outcome*>, std::less<>> acks;
+    std::vector<Outcome*> fails;
+    std::vector<std::shared_ptr<Execution>> done;
+    std::vector<queue::Completion> completions;
     while (true) {
       bool stopping;
       {
@@ -670,34 +795,46 @@ class Worker::Impl {
           s.done_cv.wait_for(lock, milliseconds(100), [&] { return s.finished; });
         }
         if (s.finished && s.outcomes.empty() && pending.empty()) return;
-        while (!s.outcomes.empty()) {
-          pending.push_back(std::move(s.outcomes.front()));
-          s.outcomes.pop_front();
+        if (pending.empty()) {
+          pending.swap(s.outcomes);  // s.outcomes keeps pending's (empty) capacity
+        } else {
+          for (auto& o : s.outcomes) pending.push_back(std::move(o));
+          s.outcomes.clear();
         }
         stopping = s.stopping;
       }
-      std::map<std::string, std::vector<Outcome*>> acks;
-      std::vector<Outcome*> fails;
+      for (auto& [q, batch] : acks) batch.clear();
+      fails.clear();
+      done.clear();
+      retry_later.clear();
       for (auto& o : pending) {
         if (o.success) {
-          acks[o.execution->job.queue].push_back(&o);
+          const std::string& q = o.execution->job.queue;
+          auto it = acks.find(q);
+          if (it == acks.end()) it = acks.emplace(q, std::vector<Outcome*>()).first;
+          it->second.push_back(&o);
         } else {
           fails.push_back(&o);
         }
       }
-      std::vector<std::shared_ptr<Execution>> done;
-      std::deque<Outcome> retry_later;
       int64_t succeeded = 0, failed = 0, lost = 0;
       for (auto& [q, batch] : acks) {
-        std::vector<queue::Completion> completions;
-        completions.reserve(batch.size());
+        if (batch.empty()) continue;
+        // The id is copied (a Completion owns it; others read job.id meanwhile), the result
+        // moved and moved back if it must be written again.
+        completions.clear();
         for (Outcome* o : batch) {
-          completions.push_back({o->execution->job.id, o->execution->job.token, o->result});
+          queue::LeasedJob& job = o->execution->job;
+          completions.push_back({job.id, job.token, std::move(o->result), std::move(job.record),
+                                 job.leased_unix_ms});
         }
         auto r = broker.Ack(q, completions);
         if (!r) {
           LogRateLimited(r.status().ToString());
-          for (Outcome* o : batch) {
+          for (size_t i = 0; i < batch.size(); ++i) {
+            Outcome* o = batch[i];
+            o->result = std::move(completions[i].result);
+            o->execution->job.record = std::move(completions[i].record);
             KeepOrDrop(stopping, r.status(), std::move(*o), retry_later, done, lost);
           }
           continue;
@@ -722,12 +859,13 @@ class Worker::Impl {
         RecordFailure(*o->execution, r->kind);
         done.push_back(o->execution);
       }
-      pending = std::move(retry_later);
+      pending.clear();
+      pending.swap(retry_later);
       std::lock_guard<obs::ProfiledMutex> lock(s.mu);
       s.stats.succeeded += succeeded;
       s.stats.failed += failed;
       s.stats.lease_lost += lost;
-      for (const auto& e : done) s.active.erase(e->job.id);
+      for (const auto& e : done) RemoveActive(s, *e);
       if (!done.empty()) s.slots_cv.notify_all();
     }
   }
@@ -775,7 +913,7 @@ class Worker::Impl {
   // error drops the outcome at once: the lease, no longer renewed, expires and the job is
   // recovered.
   static void KeepOrDrop(bool stopping, const Status& error, Outcome&& o,
-                         std::deque<Outcome>& retry_later,
+                         std::vector<Outcome>& retry_later,
                          std::vector<std::shared_ptr<Execution>>& done, int64_t& lost) {
     const Execution& e = *o.execution;
     bool gone = !redis::IsRetryable(error) || e.lease_lost.load() ||
@@ -803,7 +941,7 @@ class Worker::Impl {
         std::unique_lock<obs::ProfiledMutex> lock(s.mu);
         auto wake = next_beat;
         bool running = false;
-        for (const auto& [id, e] : s.active) {
+        for (const auto& e : s.active) {
           if (!e->decided && e->deadline() < wake) wake = e->deadline();
           running = running || (e->started && !e->ran);
         }
@@ -811,8 +949,11 @@ class Worker::Impl {
         if (running) wake = std::min(wake, SteadyClock::now() + kLongRun);
         s.cv.wait_until(lock, wake, [&] { return s.finished; });
         if (s.finished) break;
-        for (const auto& [id, e] : s.active) snapshot.push_back(e);
+        for (const auto& e : s.active) snapshot.push_back(e);
         waiting = LookForLongRuns(s);
+        // A short job may have turned out long while others wait behind it in the run
+        // queue (one executor runs short jobs one after another): call another executor.
+        if (s.long_running && !s.run_queue.empty() && s.pending_wakes == 0) s.WakeExecutor();
       }
       if (!waiting.empty()) HandBackWaiting(s, broker, waiting);
       auto now = SteadyClock::now();
@@ -838,7 +979,7 @@ class Worker::Impl {
   static std::vector<std::shared_ptr<Execution>> LookForLongRuns(Shared& s) {
     auto now = SteadyClock::now();
     int long_runs = 0;
-    for (const auto& [id, e] : s.active) {
+    for (const auto& e : s.active) {
       if (!e->started || e->ran || e->decided) continue;
       auto start = SteadyClock::time_point(SteadyClock::duration(e->run_start_ticks.load()));
       if (now - start >= kLongRun) ++long_runs;
@@ -870,7 +1011,7 @@ class Worker::Impl {
     }
     std::lock_guard<obs::ProfiledMutex> lock(s.mu);
     s.stats.handed_back += handed;
-    for (const auto& e : waiting) s.active.erase(e->job.id);
+    for (const auto& e : waiting) RemoveActive(s, *e);
     s.slots_cv.notify_all();
   }
 
@@ -964,7 +1105,7 @@ class Worker::Impl {
     std::vector<std::shared_ptr<Execution>> left;
     {
       std::lock_guard<obs::ProfiledMutex> lock(s.mu);
-      for (const auto& [id, e] : s.active) {
+      for (const auto& e : s.active) {
         if (e->Decide()) left.push_back(e);
       }
       // Jobs leased but never started must not start now.
@@ -988,7 +1129,7 @@ class Worker::Impl {
     }
     std::lock_guard<obs::ProfiledMutex> lock(s.mu);
     s.stats.handed_back += handed;
-    for (const auto& e : left) s.active.erase(e->job.id);
+    for (const auto& e : left) RemoveActive(s, *e);
     s.slots_cv.notify_all();
   }
 

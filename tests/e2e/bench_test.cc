@@ -78,8 +78,10 @@ void ExpectPlausibleReport(const json::value& report) {
   EXPECT_EQ(Number(report, {"throughput", "jobs"}), 300);
   EXPECT_GT(Number(report, {"throughput", "jobs_per_second"}), 0);
   EXPECT_GT(Number(report, {"throughput", "seconds"}), 0);
-  // Every job costs Redis at least a dequeue and an ack, run by scripts.
-  EXPECT_GT(Number(report, {"throughput", "redis", "calls_per_job"}), 1);
+  // Dequeues and acks run as scripts over whole batches: Redis calls are counted, fewer than
+  // a handful per job (layout 2: one call per command over a batch, not one per job).
+  EXPECT_GT(Number(report, {"throughput", "redis", "calls_per_job"}), 0);
+  EXPECT_LT(Number(report, {"throughput", "redis", "calls_per_job"}), 5);
   EXPECT_GT(Number(report, {"throughput", "redis", "calls_per_job_by_command", "evalsha"}), 0);
   EXPECT_GT(Number(report, {"throughput", "redis", "cpu_us_per_job"}), 0);
   ExpectDelivered(At(report, {"throughput", "delivery"}), 300);

@@ -1,41 +1,46 @@
 #!lua
 -- cancel.lua: cancel a job that has not started, or ask a running one to stop.
--- KEYS[1] <p>:{q}:stale          hash priority -> tombstones in that pending list
--- KEYS[2] <p>:{q}:scheduled      KEYS[3] <p>:{q}:retry
--- KEYS[4] <p>:{q}:job:<id>       the job hash
+-- KEYS[1] <p>:{q}:jobs           hash id -> record
+-- KEYS[2] <p>:{q}:stale          hash priority -> tombstones in that pending list
+-- KEYS[3] <p>:{q}:scheduled      KEYS[4] <p>:{q}:retry     KEYS[5] <p>:{q}:dead
+-- KEYS[6] <p>:{q}:leases         zset id -> lease deadline
+-- KEYS[7] <p>:{q}:cancel         set of ids whose cancellation was asked
+-- KEYS[8] <p>:{q}:notify         KEYS[9] <p>:{q}:ended:  (watchers, as fail.lua)
+-- KEYS[10] <p>:{q}:done:         prefix of the done buckets    KEYS[11] <p>:{q}:buckets
 -- ARGV[1] now (unix ms)   ARGV[2] id   ARGV[3] ttl of the cancelled job (ms; 0 = keep)
--- Derived: KEYS[4]..':done', the shard channel published to when a client waits.
--- Returns: 'cancelled' (it will not run), 'requested' (active: its handler sees the flag at
---          the next heartbeat), 'terminal' (completed, failed or cancelled already),
---          'notfound'.
--- Guarantee: a cancelled job is never leased: the state change is one atomic step. A
+-- Returns: 'cancelled' (it will not run), 'requested' (active: its holder's heartbeat reports
+--          the request), 'terminal' (completed, failed or cancelled already), 'notfound'.
+-- Guarantee: a cancelled job is never leased: its record leaves `jobs` and its final record
+--          (state cancelled, nothing charged) enters a done bucket in one atomic step. A
 --          scheduled or retrying job leaves its zset. A pending job's id stays in its list
---          as a tombstone (counted in KEYS[1], so queue depths leave it out): dequeue.lua
---          and the hand-off of enqueue.lua lease only jobs whose state is pending
---          (lease.lua), and dequeue.lua drops tombstones when it reaches them.
--- Complexity: O(1) for a pending job (no search of its list), O(log n) otherwise.
-local stale, scheduled, retry, job = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+--          as a tombstone (counted in KEYS[2], so queue depths leave it out): dequeue.lua
+--          leases only ids that have a record, and drops tombstones when it reaches them.
+-- Complexity: O(log n) for a job with a record; one HGET per live done bucket for an id
+--          without one.
+-- #include record.lua
+-- #include locate.lua
+local jobs, stale, scheduled, retry, dead = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local leases, cancel, notify, ended = KEYS[6], KEYS[7], KEYS[8], KEYS[9]
+local done_prefix, buckets = KEYS[10], KEYS[11]
 local now = tonumber(ARGV[1])
+local id = ARGV[2]
 local ttl = tonumber(ARGV[3])
-local priorities = {high = true, normal = true, low = true}
+local priority_names = {h = 'high', n = 'normal', l = 'low'}
 
-local f = redis.call('HMGET', job, 'state', 'priority', 'notify')
-local state = f[1]
-if not state then return 'notfound' end
-if state == 'active' then
-  redis.call('HSET', job, 'cancel', '1', 'updated', now)
-  return 'requested'
+local rec = redis.call('HGET', jobs, id)
+if not rec then
+  if find_final(buckets, id, now) then return 'terminal' end
+  return 'notfound'
 end
-if state == 'pending' then
-  if priorities[f[2]] then redis.call('HINCRBY', stale, f[2], 1) end
-elseif state == 'scheduled' then
-  redis.call('ZREM', scheduled, ARGV[2])
-elseif state == 'retrying' then
-  redis.call('ZREM', retry, ARGV[2])
-else
-  return 'terminal'
+if redis.call('ZSCORE', dead, id) then return 'terminal' end
+if redis.call('ZREM', scheduled, id) == 0 and redis.call('ZREM', retry, id) == 0 then
+  if redis.call('ZSCORE', leases, id) then
+    redis.call('SADD', cancel, id)
+    return 'requested'
+  end
+  redis.call('HINCRBY', stale, priority_names[record_priority(rec)], 1)
 end
-redis.call('HSET', job, 'state', 'cancelled', 'finished', now, 'updated', now)
-if ttl > 0 then redis.call('PEXPIRE', job, ttl) end
-if f[3] == '1' then redis.call('SPUBLISH', job .. ':done', 'cancelled') end
+redis.call('HDEL', jobs, id)
+store_final(done_prefix, buckets, 'x', now, ttl, id, cancelled_record(rec, now))
+if redis.call('SREM', notify, id) == 1 then redis.call('SPUBLISH', ended .. id, 'cancelled') end
 return 'cancelled'

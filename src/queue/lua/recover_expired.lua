@@ -4,66 +4,95 @@
 -- KEYS[2] <p>:{q}:pending:high   KEYS[3] <p>:{q}:pending:normal   KEYS[4] <p>:{q}:pending:low
 -- KEYS[5] <p>:{q}:dead     the DLQ
 -- KEYS[6] <p>:{q}:marker   worker wake-up tokens
--- KEYS[7] <p>:{q}:job:     prefix of job hashes
+-- KEYS[7] <p>:{q}:jobs     hash id -> record
+-- KEYS[8] <p>:{q}:tokens   hash id -> fencing token of its lease ('s' appended once started)
+-- KEYS[9] <p>:{q}:cancel   set of ids whose cancellation was asked
+-- KEYS[10] <p>:{q}:notify  set of ids a client waits on
+-- KEYS[11] <p>:{q}:ended:  prefix of the shard channels a watched job's end is published on
+-- KEYS[12] <p>:{q}:done:   prefix of the done buckets    KEYS[13] <p>:{q}:buckets
 -- ARGV[1] now (unix ms)   ARGV[2] the most leases to recover in this call
 -- ARGV[3] max recoveries: a job recovered more often than this is a poison pill -> DLQ
 -- ARGV[4] how many entries of error history to keep
--- Returns: {recovered, dead}
+-- ARGV[5] ttl of a cancelled job (ms; 0 = keep)   (RESULT_TTL_FAILURE)
+-- Returns: {recovered, dead}: jobs handed back to pending (or ended cancelled, below), and
+--          jobs sent to the DLQ.
 -- Guarantee: each expired lease is recovered exactly once, however many recoverers run: the
---          lease leaves the zset in the same atomic step that requeues the job. A job whose
---          lease is still marked `unstarted` (tentative, lease.lua: handed to an idle worker
---          or prefetched, and its holder never reported it started) goes back to pending
---          uncharged: its attempt is given back, the recovery is not counted against
---          max_recoveries, and `lost` is set so that its next lease is charged. The job's
---          token is unchanged but its state is no longer active, so the old holder's ack,
---          fail or heartbeat is refused; the next lease gets a new token. A job that has used
---          its last attempt, or keeps killing workers, goes to the DLQ with the reason.
--- Complexity: O(recovered * log n).
+--          lease leaves the zset in the same atomic step that requeues the job. The old
+--          holder's ack, fail or heartbeat is then refused (its token leaves `tokens`); the
+--          next lease gets a new token. A tentative lease (its token not marked 's': the
+--          holder never reported the job started) of a job that has not had its one
+--          uncharged loss (`lost` 0 in the record) goes back to pending uncharged: no attempt,
+--          no recovery, and `lost` = 1, so its next leases are charged. Otherwise the run is
+--          charged (attempts + 1, recoveries + 1, the loss in the error history); a job that
+--          has used its last attempt, or keeps killing workers (recoveries > ARGV[3]), goes to
+--          the DLQ with the reason. A job whose cancellation was asked ends cancelled instead
+--          of going back (handing it back would run it).
+-- Complexity: O(recovered * log n): one ZRANGEBYSCORE, ZREM, HMGET x2, HDEL and SMISMEMBER
+--          for the batch, then per job an HSET and an RPUSH or ZADD (cjson of its history
+--          when charged).
+-- #include record.lua
 local leases = KEYS[1]
-local pending = {high = KEYS[2], normal = KEYS[3], low = KEYS[4]}
-local dead, marker, job_prefix = KEYS[5], KEYS[6], KEYS[7]
+local pending = {h = KEYS[2], n = KEYS[3], l = KEYS[4]}
+local dead, marker, jobs, tokens, cancel, notify = KEYS[5], KEYS[6], KEYS[7], KEYS[8],
+                                                   KEYS[9], KEYS[10]
+local ended, done_prefix, buckets = KEYS[11], KEYS[12], KEYS[13]
 local now = tonumber(ARGV[1])
 local limit = tonumber(ARGV[2])
 local max_recoveries = tonumber(ARGV[3])
 local history_cap = tonumber(ARGV[4])
+local cancelled_ttl = tonumber(ARGV[5]) or 0
+
+local ids = redis.call('ZRANGEBYSCORE', leases, '-inf', now, 'LIMIT', 0, limit)
+if #ids == 0 then return {0, 0} end
+redis.call('ZREM', leases, unpack(ids))
+local held = redis.call('HMGET', tokens, unpack(ids))
+redis.call('HDEL', tokens, unpack(ids))
+local was_started = {}
+for i = 1, #ids do was_started[i] = held[i] and string.sub(held[i], -1) == 's' end
+local recs = redis.call('HMGET', jobs, unpack(ids))
+local asked = redis.call('SMISMEMBER', cancel, unpack(ids))
+
+local function published(id, state)
+  if redis.call('SREM', notify, id) == 1 then redis.call('SPUBLISH', ended .. id, state) end
+end
 
 local recovered, died = 0, 0
-local ids = redis.call('ZRANGEBYSCORE', leases, '-inf', now, 'LIMIT', 0, limit)
-for _, id in ipairs(ids) do
-  redis.call('ZREM', leases, id)
-  local job = job_prefix .. id
-  local f = redis.call('HMGET', job, 'state', 'priority', 'attempts', 'max_retries',
-                       'recoveries', 'errors', 'notify', 'token', 'unstarted')
-  if f[1] == 'active' and pending[f[2]] and f[9] and f[9] == f[8] then
-    -- Never started: not a run, not a poison pill. Back to the tail (it runs next).
-    redis.call('HSET', job, 'state', 'pending', 'attempts', math.max((tonumber(f[3]) or 1) - 1, 0),
-               'lost', 1, 'updated', now)
-    redis.call('HDEL', job, 'unstarted')
-    redis.call('RPUSH', pending[f[2]], id)
-    recovered = recovered + 1
-  elseif f[1] == 'active' and pending[f[2]] then
-    local attempts = tonumber(f[3]) or 0
-    local recoveries = (tonumber(f[5]) or 0) + 1
-    local message = 'lease expired: worker lost during attempt ' .. attempts
-    local history = {}
-    if f[6] then history = cjson.decode(f[6]) end
-    history[#history + 1] = {attempt = attempts, at = now, error = message}
-    while #history > history_cap do table.remove(history, 1) end
-    local encoded = cjson.encode(history)
-    if recoveries > max_recoveries or attempts > tonumber(f[4]) then
-      if recoveries > max_recoveries then
-        message = message .. ' (recovered ' .. recoveries .. ' times: poison pill)'
-      end
-      redis.call('HSET', job, 'state', 'failed', 'recoveries', recoveries, 'error', message,
-                 'errors', encoded, 'finished', now, 'updated', now)
-      redis.call('ZADD', dead, now, id)
-      if f[7] == '1' then redis.call('SPUBLISH', job .. ':done', 'failed') end
-      died = died + 1
-    else
-      redis.call('HSET', job, 'state', 'pending', 'recoveries', recoveries, 'error', message,
-                 'errors', encoded, 'updated', now)
-      redis.call('RPUSH', pending[f[2]], id)
+for i, id in ipairs(ids) do
+  local r = parse_record(recs[i])
+  if r and pending[r.pri] then
+    if asked[i] == 1 then
+      -- Cancellation was asked while it was leased: it ends cancelled (its run charged
+      -- if it had started).
+      if was_started[i] then r.attempts = r.attempts + 1 end
+      redis.call('SREM', cancel, id)
+      redis.call('HDEL', jobs, id)
+      store_final(done_prefix, buckets, 'x', now, cancelled_ttl, id,
+                  cancelled_record(build_record(r), now))
+      published(id, 'cancelled')
       recovered = recovered + 1
+    elseif not was_started[i] and r.lost == '0' then
+      -- Never reported started: not a run, not a poison pill. Back to the tail (runs next).
+      r.lost = '1'
+      redis.call('HSET', jobs, id, build_record(r))
+      redis.call('RPUSH', pending[r.pri], id)
+      recovered = recovered + 1
+    else
+      r.attempts = r.attempts + 1
+      r.recoveries = r.recoveries + 1
+      local message = 'lease expired: worker lost during attempt ' .. r.attempts
+      if r.recoveries > max_recoveries then
+        message = message .. ' (recovered ' .. r.recoveries .. ' times: poison pill)'
+      end
+      append_error(r, r.attempts, now, message, history_cap)
+      redis.call('HSET', jobs, id, build_record(r))
+      if r.recoveries > max_recoveries or r.attempts > r.max_retries then
+        redis.call('ZADD', dead, now, id)
+        published(id, 'failed')
+        died = died + 1
+      else
+        redis.call('RPUSH', pending[r.pri], id)
+        recovered = recovered + 1
+      end
     end
   end
 end

@@ -3,21 +3,19 @@
 -- then the oldest beyond the newest `max`. Called by the scheduler's recovery round, never on
 -- a job's own path, so fail.lua stays as cheap as it is.
 -- KEYS[1] <p>:{q}:dead   zset id -> time of death (unix ms)
--- KEYS[2] <p>:{q}:job:   prefix of job hashes
+-- KEYS[2] <p>:{q}:jobs   hash id -> record
 -- ARGV[1] now (unix ms)
 -- ARGV[2] ttl (ms): a job dead at or before now - ttl goes; 0 = no age bound   (DLQ_TTL)
 -- ARGV[3] max: the most dead jobs kept; 0 = no count bound                   (DLQ_MAX)
 -- ARGV[4] the most jobs to delete in this call (>= 1)
--- Derived: KEYS[2]..id, the hash of each job trimmed.
 -- Returns: {expired, over_cap, more}: jobs deleted for their age, jobs deleted for the count,
 --          and 1 when the call stopped at its limit with more left to trim (call again).
--- Guarantee: a job leaves the DLQ and its hash is deleted in one atomic step, oldest death
---          first. A hash is deleted only while its state is 'failed': a job that is not dead
---          (retried from the DLQ since, or any stale entry) is never deleted here, only its
---          stale DLQ entry is dropped.
--- Complexity: O((deleted + 1) * log n): at most two ZRANGEs and one ZCARD, then one ZREM,
---          HGET and DEL per job deleted.
-local dead, job_prefix = KEYS[1], KEYS[2]
+-- Guarantee: a job leaves the DLQ and its record is deleted in one atomic step, oldest death
+--          first. Being in the DLQ is being dead (retry_dead.lua takes a job out of it in the
+--          same step that makes it pending), so a live job is never deleted here.
+-- Complexity: O((deleted + 1) * log n): at most two ZRANGEs and one ZCARD, then one ZREM and
+--          one HDEL per batch deleted.
+local dead, jobs = KEYS[1], KEYS[2]
 local now = tonumber(ARGV[1])
 local ttl = tonumber(ARGV[2])
 local max = tonumber(ARGV[3])
@@ -25,10 +23,10 @@ local limit = tonumber(ARGV[4])
 local cutoff = now - ttl
 
 local function remove(ids)
-  for _, id in ipairs(ids) do
-    redis.call('ZREM', dead, id)
-    local job = job_prefix .. id
-    if redis.call('HGET', job, 'state') == 'failed' then redis.call('DEL', job) end
+  for i = 1, #ids, 1000 do
+    local last = math.min(i + 999, #ids)
+    redis.call('ZREM', dead, unpack(ids, i, last))
+    redis.call('HDEL', jobs, unpack(ids, i, last))
   end
   return #ids
 end

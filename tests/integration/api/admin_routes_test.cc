@@ -87,13 +87,13 @@ TEST_F(DlqRoutes, RetryOneMakesItPendingAndPurgeOneDeletesIt) {
   HttpResult r = Post("/api/v1/dlq/" + retried + "/retry");
   ASSERT_EQ(r.status, 200) << r.Describe();
   EXPECT_EQ(r.json.at("retried").as_int64(), 1);
-  EXPECT_EQ(Cli({"HGET", "bananas:{default}:job:" + retried, "state"}), "pending");
+  EXPECT_EQ(StateOf(retried), "pending");
   EXPECT_EQ(Cli({"LRANGE", "bananas:{default}:pending:normal", "0", "-1"}), retried);
 
   HttpResult d = Delete("/api/v1/dlq/" + purged);
   ASSERT_EQ(d.status, 200) << d.Describe();
   EXPECT_EQ(d.json.at("purged").as_int64(), 1);
-  EXPECT_EQ(Cli({"EXISTS", "bananas:{default}:job:" + purged}), "0");
+  EXPECT_EQ(StateOf(purged), "notfound");
   EXPECT_EQ(Cli({"ZCARD", "bananas:{default}:dead"}), "0");
 
   // Neither is in the DLQ any more.

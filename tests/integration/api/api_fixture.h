@@ -206,6 +206,11 @@ class ApiTest : public ::testing::Test {
 
   // Keys in the database: the "nothing was written" check.
   int64_t DbSize() { return std::stoll(Server().Cli({"DBSIZE"})); }
+  // The job's state name as the Broker reads it, "notfound" when there is none.
+  std::string StateOf(const std::string& id) {
+    auto job = broker_->GetJob(id);
+    return job.ok() ? std::string(JobStateName(job->state)) : "notfound";
+  }
   std::string Cli(const std::vector<std::string>& args) { return Server().Cli(args); }
 
   static std::string Str(const boost::json::value& v, const char* key) {

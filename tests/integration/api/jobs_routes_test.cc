@@ -40,8 +40,8 @@ TEST_F(SubmitRoute, StoresPendingJobAndAnswers201WithIt) {
   EXPECT_EQ(Str(r.json, "created_at").size(), 24u) << r.body;
   EXPECT_EQ(Str(r.json, "created_at").back(), 'Z');
 
-  // In Redis before the 201: the hash and the pending list.
-  EXPECT_EQ(Cli({"HGET", "bananas:{default}:job:" + id, "state"}), "pending");
+  // In Redis before the 201: the job and the pending list.
+  EXPECT_EQ(StateOf(id), "pending");
   EXPECT_EQ(Cli({"LRANGE", "bananas:{default}:pending:normal", "0", "-1"}), id);
 
   // GET shows the same job.
@@ -57,15 +57,17 @@ TEST_F(SubmitRoute, HonoursEveryField) {
       "unique_ttl_ms":90000,"description":"welcome mail","payload":"plain string"})");
   ASSERT_EQ(r.status, 201) << r.Describe();
   const std::string id = Str(r.json, "id");
-  const std::string key = "bananas:{email}:job:" + id;
   EXPECT_EQ(Str(r.json, "state"), "scheduled");
-  EXPECT_EQ(Cli({"HGET", key, "state"}), "scheduled");
-  EXPECT_EQ(Cli({"HGET", key, "priority"}), "high");
-  EXPECT_EQ(Cli({"HGET", key, "max_retries"}), "0");
-  EXPECT_EQ(Cli({"HGET", key, "timeout_ms"}), "1500");
-  EXPECT_EQ(Cli({"HGET", key, "description"}), "welcome mail");
-  EXPECT_EQ(Cli({"HGET", key, "payload"}), "\"plain string\"");
-  EXPECT_EQ(Cli({"ZSCORE", "bananas:{email}:scheduled", id}), Cli({"HGET", key, "run_at"}));
+  auto stored = broker_->GetJob(id);
+  ASSERT_OK(stored);
+  EXPECT_EQ(stored->state, JobState::kScheduled);
+  EXPECT_EQ(stored->priority, Priority::kHigh);
+  EXPECT_EQ(stored->max_retries, 0);
+  EXPECT_EQ(stored->timeout_ms, 1500);
+  EXPECT_EQ(stored->description, "welcome mail");
+  EXPECT_EQ(stored->payload, "\"plain string\"");
+  EXPECT_EQ(Cli({"ZSCORE", "bananas:{email}:scheduled", id}),
+            std::to_string(stored->run_at_unix_ms));
   EXPECT_EQ(Cli({"GET", "bananas:{email}:unique:order-7"}), id);
   int64_t ttl = std::stoll(Cli({"PTTL", "bananas:{email}:unique:order-7"}));
   EXPECT_GT(ttl, 0);
@@ -168,8 +170,8 @@ TEST_F(BatchRoute, StoresEveryJobInOrder) {
   ASSERT_EQ(r.status, 201) << r.Describe();
   const auto& ids = r.json.at("ids").as_array();
   ASSERT_EQ(ids.size(), 3u);
-  EXPECT_EQ(Cli({"HGET", "bananas:{default}:job:" + std::string(ids[0].as_string()), "name"}), "a");
-  EXPECT_EQ(Cli({"HGET", "bananas:{other}:job:" + std::string(ids[1].as_string()), "name"}), "b");
+  EXPECT_EQ(broker_->GetJob(std::string(ids[0].as_string()))->name, "a");
+  EXPECT_EQ(broker_->GetJob(std::string(ids[1].as_string()))->name, "b");
   EXPECT_EQ(Cli({"LRANGE", "bananas:{default}:pending:low", "0", "-1"}),
             std::string(ids[2].as_string()));
   EXPECT_EQ(r.json.at("duplicates").as_array().size(), 3u);
@@ -238,7 +240,7 @@ TEST_F(CancelRoute, PendingJobIsCancelledAndLeavesItsQueue) {
   ASSERT_EQ(r.status, 200) << r.Describe();
   EXPECT_EQ(Str(r.json, "outcome"), "cancelled");
   EXPECT_EQ(Str(r.json.at("job"), "state"), "cancelled");
-  EXPECT_EQ(Cli({"HGET", "bananas:{default}:job:" + id, "state"}), "cancelled");
+  EXPECT_EQ(StateOf(id), "cancelled");
   // Out of the queue's depth at once (its id leaves the list when a dequeue reaches it).
   HttpResult queues = Get("/api/v1/queues");
   ASSERT_EQ(queues.status, 200) << queues.Describe();
@@ -260,8 +262,8 @@ TEST_F(CancelRoute, ActiveJobGetsCancellationRequested) {
   HttpResult r = Post("/api/v1/jobs/" + id + "/cancel");
   ASSERT_EQ(r.status, 200) << r.Describe();
   EXPECT_EQ(Str(r.json, "outcome"), "cancellation_requested");
-  EXPECT_EQ(Cli({"HGET", "bananas:{default}:job:" + id, "state"}), "active");
-  EXPECT_EQ(Cli({"HGET", "bananas:{default}:job:" + id, "cancel"}), "1");
+  EXPECT_EQ(StateOf(id), "active");
+  EXPECT_TRUE(broker_->GetJob(id)->cancel_requested);
 }
 
 TEST_F(CancelRoute, FinishedJobIs409AndUnchanged) {
@@ -269,7 +271,7 @@ TEST_F(CancelRoute, FinishedJobIs409AndUnchanged) {
   HttpResult r = Post("/api/v1/jobs/" + id + "/cancel");
   EXPECT_EQ(r.status, 409) << r.Describe();
   EXPECT_EQ(r.ErrorCode(), "conflict");
-  EXPECT_EQ(Cli({"HGET", "bananas:{default}:job:" + id, "state"}), "completed");
+  EXPECT_EQ(StateOf(id), "completed");
 }
 
 class ResultRoute : public SubmitRoute {

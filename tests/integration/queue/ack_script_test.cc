@@ -16,14 +16,16 @@ TEST_F(AckScript, CompletesAndStoresResult) {
   auto r = broker_->Ack("default", {{id, job.token, "42"}});
   ASSERT_OK(r);
   EXPECT_EQ(*r, std::vector<bool>{true});
-  const std::string jk = keys().Job("default", id);
-  EXPECT_EQ(HGet(jk, "state"), "completed");
-  EXPECT_EQ(HGet(jk, "result"), "42");
-  EXPECT_EQ(HGet(jk, "finished"), std::to_string(kStart + 250));
-  EXPECT_TRUE(ZMembers(keys().Leases("default")).empty());
-  int64_t pttl = Cmd({"PTTL", jk}).integer;
-  EXPECT_GT(pttl, 0);
-  EXPECT_LE(pttl, options_.result_ttl_success_ms);
+  Job done = Get(id);
+  EXPECT_EQ(done.state, JobState::kCompleted);
+  EXPECT_EQ(done.result, "42");
+  EXPECT_EQ(done.finished_unix_ms, kStart + 250);
+  EXPECT_EQ(done.attempts, 1);
+  EXPECT_TRUE(LeasedIds().empty());
+  // Kept RESULT_TTL_SUCCESS, give or take the width of the bucket it is stored in (1/16).
+  int64_t pttl = FinishedTtl(id);
+  EXPECT_GT(pttl, options_.result_ttl_success_ms - 1000);  // the clock is pinned, Redis' is not
+  EXPECT_LE(pttl, options_.result_ttl_success_ms + options_.result_ttl_success_ms / 16);
 }
 
 TEST_F(AckScript, StaleTokenCannotAck) {
@@ -32,11 +34,11 @@ TEST_F(AckScript, StaleTokenCannotAck) {
   auto r = broker_->Ack("default", {{id, job.token - 1, "stale"}, {id, job.token + 1, "future"}});
   ASSERT_OK(r);
   EXPECT_EQ(*r, (std::vector<bool>{false, false}));
-  const std::string jk = keys().Job("default", id);
-  EXPECT_EQ(HGet(jk, "state"), "active");
-  EXPECT_EQ(HGet(jk, "result"), "");
-  EXPECT_EQ(ZScore(keys().Leases("default"), id), kStart + options_.lease_ms);
-  EXPECT_EQ(Cmd({"PTTL", jk}).integer, -1);
+  Job job_now = Get(id);
+  EXPECT_EQ(job_now.state, JobState::kActive);
+  EXPECT_EQ(job_now.result, "");
+  EXPECT_EQ(LeaseDeadline(id), kStart + options_.lease_ms);
+  EXPECT_EQ(FinishedTtl(id), -2);
 }
 
 TEST_F(AckScript, RecoveredLeaseCannotAckEvenWithItsOldToken) {
@@ -51,18 +53,18 @@ TEST_F(AckScript, RecoveredLeaseCannotAckEvenWithItsOldToken) {
   auto early = broker_->Ack("default", {{id, first.token, "late"}});
   ASSERT_OK(early);
   EXPECT_EQ(*early, std::vector<bool>{false});
-  EXPECT_EQ(HGet(keys().Job("default", id), "state"), "pending");
+  EXPECT_EQ(State(id), "pending");
 
   auto second = LeaseOne();
   EXPECT_EQ(second.token, first.token + 1);
   auto late = broker_->Ack("default", {{id, first.token, "late"}});
   ASSERT_OK(late);
   EXPECT_EQ(*late, std::vector<bool>{false});
-  EXPECT_EQ(HGet(keys().Job("default", id), "state"), "active");
+  EXPECT_EQ(State(id), "active");
   auto good = broker_->Ack("default", {{id, second.token, "ok"}});
   ASSERT_OK(good);
   EXPECT_EQ(*good, std::vector<bool>{true});
-  EXPECT_EQ(HGet(keys().Job("default", id), "result"), "ok");
+  EXPECT_EQ(Get(id).result, "ok");
 }
 
 TEST_F(AckScript, BatchAcksEachJobOnItsOwnToken) {
@@ -75,7 +77,31 @@ TEST_F(AckScript, BatchAcksEachJobOnItsOwnToken) {
                                     {(*jobs)[2].id, (*jobs)[2].token, "c"}});
   ASSERT_OK(r);
   EXPECT_EQ(*r, (std::vector<bool>{true, false, true}));
-  EXPECT_EQ(ZMembers(keys().Leases("default")), std::vector<std::string>{(*jobs)[1].id});
+  EXPECT_EQ(LeasedIds(), std::vector<std::string>{(*jobs)[1].id});
+}
+
+TEST_F(AckScript, TheLeasedRecordAndARecordReadBackGiveTheSameJob) {
+  // The worker sends the record it leased; a Completion without one makes Ack read it.
+  Submit();
+  Submit();
+  auto jobs = broker_->Dequeue({"default", 2, {}, {}});
+  ASSERT_OK(jobs);
+  ASSERT_EQ(jobs->size(), 2u);
+  auto& a = (*jobs)[0];
+  auto& b = (*jobs)[1];
+  ASSERT_FALSE(a.record.empty());
+  auto r = broker_->Ack("default", {{a.id, a.token, "r", a.record, kStart},
+                                    {b.id, b.token, "r", "", 0}});
+  ASSERT_OK(r);
+  EXPECT_EQ(*r, (std::vector<bool>{true, true}));
+  Job ja = Get(a.id), jb = Get(b.id);
+  EXPECT_EQ(ja.state, JobState::kCompleted);
+  EXPECT_EQ(jb.state, JobState::kCompleted);
+  EXPECT_EQ(ja.name, jb.name);
+  EXPECT_EQ(ja.attempts, 1);
+  EXPECT_EQ(jb.attempts, 1);
+  EXPECT_EQ(ja.result, "r");
+  EXPECT_EQ(jb.result, "r");
 }
 
 TEST_F(AckScript, SecondAckIsRefused) {
@@ -85,7 +111,7 @@ TEST_F(AckScript, SecondAckIsRefused) {
   auto again = broker_->Ack("default", {{id, job.token, "2"}});
   ASSERT_OK(again);
   EXPECT_EQ(*again, std::vector<bool>{false});
-  EXPECT_EQ(HGet(keys().Job("default", id), "result"), "1");
+  EXPECT_EQ(Get(id).result, "1");
 }
 
 TEST_F(ExtendLeaseScript, RenewsOnlyCurrentHolder) {
@@ -96,7 +122,7 @@ TEST_F(ExtendLeaseScript, RenewsOnlyCurrentHolder) {
   ASSERT_OK(r);
   EXPECT_EQ(*r, (std::vector<queue::LeaseState>{queue::LeaseState::kKept,
                                                 queue::LeaseState::kLost}));
-  EXPECT_EQ(ZScore(keys().Leases("default"), id), kStart + 10'000 + options_.lease_ms);
+  EXPECT_EQ(LeaseDeadline(id), kStart + 10'000 + options_.lease_ms);
 }
 
 TEST_F(ExtendLeaseScript, RecoveredLeaseIsNotRevived) {
@@ -107,8 +133,8 @@ TEST_F(ExtendLeaseScript, RecoveredLeaseIsNotRevived) {
   auto r = broker_->ExtendLeases("default", {{id, job.token}});
   ASSERT_OK(r);
   EXPECT_EQ(*r, std::vector<queue::LeaseState>{queue::LeaseState::kLost});
-  EXPECT_TRUE(ZMembers(keys().Leases("default")).empty());
-  EXPECT_EQ(HGet(keys().Job("default", id), "state"), "pending");
+  EXPECT_TRUE(LeasedIds().empty());
+  EXPECT_EQ(State(id), "pending");
 }
 
 TEST_F(ExtendLeaseScript, ReportsCancellationRequest) {

@@ -15,16 +15,16 @@ TEST_F(CancelScript, PendingJobIsRemovedAndNeverLeased) {
   auto r = broker_->Cancel(cancel);
   ASSERT_OK(r);
   EXPECT_EQ(*r, queue::CancelOutcome::kCancelled);
-  EXPECT_EQ(HGet(keys().Job("default", cancel), "state"), "cancelled");
+  EXPECT_EQ(State(cancel), "cancelled");
   auto counts = broker_->Counts("default");
   ASSERT_OK(counts);
   EXPECT_EQ(counts->pending[static_cast<int>(Priority::kNormal)], 1);
-  EXPECT_GT(Cmd({"PTTL", keys().Job("default", cancel)}).integer, 0);
+  EXPECT_GT(FinishedTtl(cancel), 0);  // kept RESULT_TTL_FAILURE, not for ever
   auto jobs = broker_->Dequeue({"default", 10, {}, {}});
   ASSERT_OK(jobs);
   ASSERT_EQ(jobs->size(), 1u);
   EXPECT_EQ((*jobs)[0].id, keep);
-  EXPECT_EQ(HGet(keys().Job("default", cancel), "state"), "cancelled");
+  EXPECT_EQ(State(cancel), "cancelled");
   EXPECT_TRUE(broker_->Dequeue({"default", 10, {}, {}})->empty());
   counts = broker_->Counts("default");
   ASSERT_OK(counts);
@@ -59,7 +59,12 @@ TEST_F(CancelScript, CancelledJobIsNeverLeasedByAnyPath) {
     for (const auto& j : *a) EXPECT_TRUE(got.insert(j.id).second) << j.id;
   }
   EXPECT_EQ(got, std::set<std::string>(kept.begin(), kept.end()));
-  for (const auto& id : cancelled) EXPECT_EQ(HGet(keys().Job("default", id), "attempts"), "0");
+  for (const auto& id : cancelled) {
+    auto job = broker_->GetJob(id);
+    ASSERT_OK(job);
+    EXPECT_EQ(job->state, JobState::kCancelled);
+    EXPECT_EQ(job->attempts, 0);
+  }
   auto counts = broker_->Counts("default");
   ASSERT_OK(counts);
   for (int p = 0; p < kPriorityCount; ++p) EXPECT_EQ(counts->pending[p], 0);
@@ -74,7 +79,14 @@ TEST_F(CancelScript, ScheduledJobIsRemoved) {
   auto r = broker_->Cancel(job->id);
   ASSERT_OK(r);
   EXPECT_EQ(*r, queue::CancelOutcome::kCancelled);
-  EXPECT_TRUE(ZMembers(keys().Scheduled("default")).empty());
+  EXPECT_EQ(State(job->id), "cancelled");
+  auto counts = broker_->Counts("default");
+  ASSERT_OK(counts);
+  EXPECT_EQ(counts->scheduled, 0);
+  clock_.Advance(2000);  // past its run_at: promotion finds nothing
+  auto promoted = broker_->PromoteDue("default");
+  ASSERT_OK(promoted);
+  EXPECT_EQ(promoted->moved, 0);
 }
 
 TEST_F(CancelScript, ActiveJobGetsRequestAndTerminalIsRefused) {
@@ -83,13 +95,21 @@ TEST_F(CancelScript, ActiveJobGetsRequestAndTerminalIsRefused) {
   auto r = broker_->Cancel(id);
   ASSERT_OK(r);
   EXPECT_EQ(*r, queue::CancelOutcome::kRequested);
-  EXPECT_EQ(HGet(keys().Job("default", id), "state"), "active");
-  EXPECT_EQ(HGet(keys().Job("default", id), "cancel"), "1");
+  auto active = broker_->GetJob(id);
+  ASSERT_OK(active);
+  EXPECT_EQ(active->state, JobState::kActive);
+  EXPECT_TRUE(active->cancel_requested);
+  auto heartbeat = broker_->ExtendLeases("default", {{id, job.token, true}});
+  ASSERT_OK(heartbeat);
+  EXPECT_EQ(*heartbeat, std::vector<queue::LeaseState>{queue::LeaseState::kCancelRequested});
   ASSERT_OK(broker_->Ack("default", {{id, job.token, ""}}));
   auto again = broker_->Cancel(id);
   ASSERT_OK(again);
   EXPECT_EQ(*again, queue::CancelOutcome::kTerminal);
-  EXPECT_EQ(HGet(keys().Job("default", id), "state"), "completed");
+  auto completed = broker_->GetJob(id);
+  ASSERT_OK(completed);
+  EXPECT_EQ(completed->state, JobState::kCompleted);
+  EXPECT_FALSE(completed->cancel_requested);
 }
 
 TEST_F(CancelScript, UnknownIdIsNotFound) {

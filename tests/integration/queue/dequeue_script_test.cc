@@ -21,12 +21,12 @@ TEST_F(DequeueScript, GrantsLeaseWithFencingToken) {
   EXPECT_EQ(job.name, "work");
   EXPECT_EQ(job.token, 1);
   EXPECT_EQ(job.attempts, 1);
-  EXPECT_EQ(ZScore(keys().Leases("default"), id), kStart + options_.lease_ms);
-  EXPECT_TRUE(List(keys().Pending("default", Priority::kNormal)).empty());
-  const std::string jk = keys().Job("default", id);
-  EXPECT_EQ(HGet(jk, "state"), "active");
-  EXPECT_EQ(HGet(jk, "token"), "1");
-  EXPECT_EQ(HGet(jk, "started"), std::to_string(kStart));
+  EXPECT_EQ(LeaseDeadline(id), kStart + options_.lease_ms);
+  EXPECT_TRUE(PendingIds(Priority::kNormal).empty());
+  Job leased = Get(id);
+  EXPECT_EQ(leased.state, JobState::kActive);
+  EXPECT_EQ(leased.attempts, 1);
+  EXPECT_EQ(leased.started_unix_ms, kStart);
 }
 
 TEST_F(DequeueScript, StrictPriorityOrder) {
@@ -69,9 +69,9 @@ TEST_F(DequeueScript, UnservedJobTypeIsNeverTaken) {
   EXPECT_EQ((*r)[0].id, b2);  // high first
   EXPECT_EQ((*r)[1].id, b1);
   // The resize jobs stay pending, in order, never leased.
-  EXPECT_EQ(List(keys().Pending("default", Priority::kNormal)), (std::vector<std::string>{a2, a1}));
-  EXPECT_EQ(HGet(keys().Job("default", a1), "state"), "pending");
-  EXPECT_EQ(HGet(keys().Job("default", a1), "token"), "0");
+  EXPECT_EQ(PendingIds(Priority::kNormal), (std::vector<std::string>{a2, a1}));
+  EXPECT_EQ(State(a1), "pending");
+  EXPECT_EQ(LeaseDeadline(a1), -1);
   auto again = broker_->Dequeue({"default", 10, {"email"}, {}});
   ASSERT_OK(again);
   EXPECT_TRUE(again->empty());
@@ -153,8 +153,8 @@ TEST_F(DequeueScript, UnservedRoutingKeyIsNeverTaken) {
   auto r = broker_->Dequeue({"default", 10, {}, {}});
   ASSERT_OK(r);
   EXPECT_TRUE(r->empty());
-  EXPECT_EQ(List(keys().Pending("gpu", Priority::kNormal)), std::vector<std::string>{gpu});
-  EXPECT_EQ(HGet(keys().Job("gpu", gpu), "state"), "pending");
+  EXPECT_EQ(PendingIds(Priority::kNormal, "gpu"), std::vector<std::string>{gpu});
+  EXPECT_EQ(State(gpu), "pending");
 }
 
 TEST_F(DequeueScript, UnservedPriorityIsNeverTaken) {
@@ -165,8 +165,8 @@ TEST_F(DequeueScript, UnservedPriorityIsNeverTaken) {
   ASSERT_OK(r);
   ASSERT_EQ(r->size(), 1u);
   EXPECT_EQ((*r)[0].id, low);
-  EXPECT_EQ(List(keys().Pending("default", Priority::kHigh)), std::vector<std::string>{high});
-  EXPECT_EQ(HGet(keys().Job("default", high), "state"), "pending");
+  EXPECT_EQ(PendingIds(Priority::kHigh), std::vector<std::string>{high});
+  EXPECT_EQ(State(high), "pending");
 }
 
 TEST_F(DequeueScript, PausedQueueYieldsNothing) {
@@ -175,9 +175,9 @@ TEST_F(DequeueScript, PausedQueueYieldsNothing) {
   auto r = broker_->Dequeue({"default", 10, {}, {}});
   ASSERT_OK(r);
   EXPECT_TRUE(r->empty());
-  EXPECT_EQ(List(keys().Pending("default", Priority::kNormal)), std::vector<std::string>{id});
-  EXPECT_EQ(HGet(keys().Job("default", id), "state"), "pending");
-  EXPECT_TRUE(ZMembers(keys().Leases("default")).empty());
+  EXPECT_EQ(PendingIds(Priority::kNormal), std::vector<std::string>{id});
+  EXPECT_EQ(State(id), "pending");
+  EXPECT_TRUE(LeasedIds().empty());
   auto counts = broker_->Counts("default");
   ASSERT_OK(counts);
   EXPECT_TRUE(counts->paused);
@@ -191,8 +191,8 @@ TEST_F(DequeueScript, BatchTakesAtMostN) {
   auto r = broker_->Dequeue({"default", 7, {}, {}});
   ASSERT_OK(r);
   EXPECT_EQ(r->size(), 7u);
-  EXPECT_EQ(List(keys().Pending("default", Priority::kNormal)).size(), 3u);
-  EXPECT_EQ(ZMembers(keys().Leases("default")).size(), 7u);
+  EXPECT_EQ(PendingIds(Priority::kNormal).size(), 3u);
+  EXPECT_EQ(LeasedIds().size(), 7u);
 }
 
 // Issue 13, item 9: a cancelled pending job stays in its list as a tombstone (cancel is
@@ -215,8 +215,8 @@ TEST_F(DequeueScript, BatchIsFilledPastCancelledJobs) {
   for (const auto& j : *jobs) got.push_back(j.id);
   EXPECT_EQ(got, std::vector<std::string>(ids.begin() + 5, ids.end()));
   for (int i = 0; i < 5; ++i) {
-    EXPECT_EQ(HGet(keys().Job("default", ids[i]), "state"), "cancelled");
-    EXPECT_EQ(HGet(keys().Job("default", ids[i]), "attempts"), "0");
+    EXPECT_EQ(State(ids[i]), "cancelled");
+    EXPECT_EQ(Get(ids[i]).attempts, 0);
   }
   counts = broker_->Counts("default");
   ASSERT_OK(counts);
@@ -335,7 +335,7 @@ TEST_F(DequeueScript, MixedWorkersAndCancelsNeverShareOrLoseAJob) {
     all.insert(taken[t].begin(), taken[t].end());
     for (const auto& id : taken[t]) {
       if (takers[t].types.empty()) continue;
-      std::string name = HGet(keys().Job("default", id), "name");
+      std::string name = Get(id).name;
       EXPECT_NE(std::find(takers[t].types.begin(), takers[t].types.end(), name),
                 takers[t].types.end())
           << id << " of type " << name << " taken by a filtered worker";
@@ -345,8 +345,8 @@ TEST_F(DequeueScript, MixedWorkersAndCancelsNeverShareOrLoseAJob) {
   std::set<std::string> expected(ids.begin(), ids.end());
   for (const auto& id : cancelled) {
     expected.erase(id);
-    EXPECT_EQ(HGet(keys().Job("default", id), "state"), "cancelled");
-    EXPECT_EQ(HGet(keys().Job("default", id), "attempts"), "0");
+    EXPECT_EQ(State(id), "cancelled");
+    EXPECT_EQ(Get(id).attempts, 0);
   }
   EXPECT_EQ(all, expected);
   EXPECT_GT(cancelled.size(), 0u);
@@ -420,7 +420,7 @@ TEST_F(DequeueScript, SmallScanWindowsKeepEveryGuaranteeAgainstAModel) {
   }
   EXPECT_TRUE(live.empty()) << live.size() << " pending jobs lost";
   for (const auto& id : cancelled_ids) {
-    EXPECT_EQ(HGet(keys().Job("default", id), "attempts"), "0");
+    EXPECT_EQ(Get(id).attempts, 0);
   }
 }
 

@@ -24,8 +24,8 @@ TEST_F(EnqueueScript, StoresJobPendingWithAllFields) {
   EXPECT_FALSE(r->duplicate);
   EXPECT_EQ(QueueOfJobId(r->id), "mail");
 
-  EXPECT_EQ(List(keys().Pending("mail", Priority::kHigh)), std::vector<std::string>{r->id});
-  EXPECT_TRUE(List(keys().Pending("mail", Priority::kNormal)).empty());
+  EXPECT_EQ(PendingIds(Priority::kHigh, "mail"), std::vector<std::string>{r->id});
+  EXPECT_TRUE(PendingIds(Priority::kNormal, "mail").empty());
   EXPECT_TRUE(ZMembers(keys().Scheduled("mail")).empty());
   EXPECT_EQ(Cmd({"LLEN", keys().Marker("mail")}).integer, 1);  // one wake-up token
   EXPECT_EQ(Cmd({"SMEMBERS", keys().QueueRegistry()}).elements.size(), 1u);
@@ -52,8 +52,10 @@ TEST_F(EnqueueScript, FutureRunAtIsScheduledAndWakesScheduler) {
   auto r = broker_->Enqueue(spec);
   ASSERT_OK(r);
   EXPECT_EQ(ZScore(keys().Scheduled("default"), r->id), kStart + 5000);
-  EXPECT_TRUE(List(keys().Pending("default", Priority::kNormal)).empty());
-  EXPECT_EQ(HGet(keys().Job("default", r->id), "state"), "scheduled");
+  EXPECT_TRUE(PendingIds(Priority::kNormal).empty());
+  Job job = Get(r->id);
+  EXPECT_EQ(job.state, JobState::kScheduled);
+  EXPECT_EQ(job.run_at_unix_ms, kStart + 5000);
   EXPECT_EQ(Cmd({"LLEN", keys().Timer("default")}).integer, 1);
   EXPECT_EQ(Cmd({"LLEN", keys().Marker("default")}).integer, 0);  // nothing to run yet
 }
@@ -80,7 +82,7 @@ TEST_F(EnqueueScript, UniqueKeyReturnsFirstJobAndWritesNothing) {
   EXPECT_TRUE(second->duplicate);
   EXPECT_EQ(second->id, first->id);
   EXPECT_EQ(KeyCount(), keys_before);
-  EXPECT_EQ(List(keys().Pending("default", Priority::kNormal)).size(), 1u);
+  EXPECT_EQ(PendingIds(Priority::kNormal).size(), 1u);
   // The key is held with the ttl asked for.
   auto pttl = Cmd({"PTTL", keys().UniquePrefix("default") + "report:2024-01"}).integer;
   EXPECT_GT(pttl, 0);
@@ -99,7 +101,7 @@ TEST_F(EnqueueScript, UniqueKeyDuplicatesInsideOneBatch) {
   EXPECT_TRUE((*r)[1].duplicate);
   EXPECT_TRUE((*r)[2].duplicate);
   EXPECT_EQ((*r)[1].id, (*r)[0].id);
-  EXPECT_EQ(List(keys().Pending("default", Priority::kNormal)).size(), 1u);
+  EXPECT_EQ(PendingIds(Priority::kNormal).size(), 1u);
 }
 
 TEST_F(EnqueueScript, ResentBatchWithSameIdsIsIdempotent) {
@@ -113,7 +115,37 @@ TEST_F(EnqueueScript, ResentBatchWithSameIdsIsIdempotent) {
   ASSERT_OK(again);
   EXPECT_TRUE((*again)[0].duplicate);
   EXPECT_TRUE((*again)[1].duplicate);
-  EXPECT_EQ(List(keys().Pending("default", Priority::kNormal)).size(), 2u);
+  EXPECT_EQ(PendingIds(Priority::kNormal).size(), 2u);
+}
+
+TEST_F(EnqueueScript, ResentBatchIsIdempotentAfterItsJobsFinished) {
+  // The first send went through and a worker completed the job before the reply came back.
+  std::vector<JobSpec> specs(1);
+  specs[0].name = "a";
+  std::vector<std::string> ids = {NewJobId("default", kStart)};
+  ASSERT_OK(broker_->EnqueueWithIds("default", specs, ids));
+  auto job = LeaseOne();
+  ASSERT_OK(broker_->Ack("default", {{job.id, job.token, "done"}}));
+  auto again = broker_->EnqueueWithIds("default", specs, ids, /*resent=*/true);
+  ASSERT_OK(again);
+  EXPECT_TRUE((*again)[0].duplicate);
+  EXPECT_TRUE(PendingIds(Priority::kNormal).empty());
+  EXPECT_EQ(State(ids[0]), "completed");
+}
+
+TEST_F(EnqueueScript, UniqueKeyHeldByACompletedJobStillDeduplicates) {
+  JobSpec spec;
+  spec.name = "report";
+  spec.unique_key = "once";
+  spec.unique_ttl_ms = 60'000;
+  auto first = broker_->Enqueue(spec);
+  ASSERT_OK(first);
+  auto job = LeaseOne();
+  ASSERT_OK(broker_->Ack("default", {{job.id, job.token, "done"}}));
+  auto second = broker_->Enqueue(spec);
+  ASSERT_OK(second);
+  EXPECT_TRUE(second->duplicate);
+  EXPECT_EQ(second->id, first->id);
 }
 
 TEST_F(EnqueueScript, BulkOfTenThousandIsAllOrNothing) {
@@ -125,7 +157,7 @@ TEST_F(EnqueueScript, BulkOfTenThousandIsAllOrNothing) {
   }
   auto ok = broker_->EnqueueBatch(specs);
   ASSERT_OK(ok);
-  EXPECT_EQ(Cmd({"LLEN", keys().Pending("default", Priority::kNormal)}).integer, 10'000);
+  EXPECT_EQ(PendingIds(Priority::kNormal).size(), 10'000u);
   ASSERT_OK(Cmd({"FLUSHALL"}).is_error() ? Status::Internal("flush") : Status::Ok());
 
   // One invalid job, the last: nothing at all is written.
@@ -147,13 +179,16 @@ TEST_F(EnqueueScript, MalformedArgumentInScriptWritesNothing) {
       k.Pending("default", Priority::kHigh), k.Pending("default", Priority::kNormal),
       k.Pending("default", Priority::kLow),  k.Scheduled("default"),
       k.Marker("default"),                   k.Timer("default"),
-      k.JobPrefix("default"),                k.UniquePrefix("default")};
-  std::vector<std::string> args = {std::to_string(kStart), "10000", "1000"};
+      k.Jobs("default"),                     k.UniquePrefix("default"),
+      k.Paused("default"),                   k.Leases("default"),
+      k.IdleWorkers("default"),              k.InboxPrefix("default"),
+      k.Seq("default"),                      k.Stale("default"),
+      k.Buckets("default")};
+  std::vector<std::string> args = {std::to_string(kStart), "10000", "1000", "0"};
   for (int i = 0; i < 10'000; ++i) {
-    std::string priority = i == 9'999 ? "urgent" : "normal";  // the last one is malformed
-    for (const std::string& a : {NewJobId("default", kStart), std::string("n"), std::string("p"),
-                                 priority, std::string("3"), std::string("0"), std::string("0"),
-                                 std::string(""), std::string("0"), std::string("")}) {
+    std::string priority = i == 9'999 ? "u" : "n";  // the last one is malformed
+    for (const std::string& a : {NewJobId("default", kStart), priority, std::string("0"),
+                                 std::string(""), std::string("0"), std::string("2|n|...")}) {
       args.push_back(a);
     }
   }

@@ -21,11 +21,16 @@ TEST_F(FailScript, StaleTokenCannotFail) {
   auto r = broker_->Fail("default", bad);
   ASSERT_OK(r);
   EXPECT_EQ(r->kind, queue::FailOutcome::Kind::kLeaseLost);
-  EXPECT_EQ(HGet(keys().Job("default", id), "state"), "active");
-  EXPECT_EQ(HGet(keys().Job("default", id), "error"), "");
-  EXPECT_TRUE(ZMembers(keys().Retry("default")).empty());
-  EXPECT_TRUE(ZMembers(keys().Dead("default")).empty());
-  EXPECT_EQ(ZMembers(keys().Leases("default")), std::vector<std::string>{id});
+  auto stored = broker_->GetJob(id);
+  ASSERT_OK(stored);
+  EXPECT_EQ(stored->state, JobState::kActive);
+  EXPECT_EQ(stored->error, "");
+  EXPECT_TRUE(stored->errors.empty());
+  auto counts = broker_->Counts("default");
+  ASSERT_OK(counts);
+  EXPECT_EQ(counts->retrying, 0);
+  EXPECT_EQ(counts->dead, 0);
+  EXPECT_EQ(LeasedIds(), std::vector<std::string>{id});
 }
 
 TEST_F(FailScript, FailureSchedulesRetryWithBackoff) {
@@ -37,11 +42,17 @@ TEST_F(FailScript, FailureSchedulesRetryWithBackoff) {
   // Attempt 1 failed: the delay is the base, less up to 25% jitter.
   EXPECT_GE(r->retry_at_unix_ms, kStart + 750);
   EXPECT_LE(r->retry_at_unix_ms, kStart + 1000);
-  EXPECT_EQ(ZScore(keys().Retry("default"), id), r->retry_at_unix_ms);
-  EXPECT_TRUE(ZMembers(keys().Leases("default")).empty());
-  const std::string jk = keys().Job("default", id);
-  EXPECT_EQ(HGet(jk, "state"), "retrying");
-  EXPECT_EQ(HGet(jk, "error"), "boom");
+  auto stored = broker_->GetJob(id);
+  ASSERT_OK(stored);
+  EXPECT_EQ(stored->state, JobState::kRetrying);
+  EXPECT_EQ(stored->run_at_unix_ms, r->retry_at_unix_ms);
+  EXPECT_EQ(stored->error, "boom");
+  EXPECT_EQ(stored->attempts, 1);
+  EXPECT_TRUE(LeasedIds().empty());
+  auto counts = broker_->Counts("default");
+  ASSERT_OK(counts);
+  EXPECT_EQ(counts->retrying, 1);
+  EXPECT_EQ(counts->active, 0);
   EXPECT_EQ(Cmd({"LLEN", keys().Timer("default")}).integer, 1);  // the scheduler is woken
 }
 
@@ -92,9 +103,12 @@ TEST_F(FailScript, AfterMaxRetriesJobIsDeadWithErrors) {
       ASSERT_EQ(r->kind, queue::FailOutcome::Kind::kDead);
     }
   }
-  EXPECT_EQ(ZMembers(keys().Dead("default")), std::vector<std::string>{id});
-  EXPECT_TRUE(ZMembers(keys().Retry("default")).empty());
-  EXPECT_TRUE(ZMembers(keys().Leases("default")).empty());
+  auto counts = broker_->Counts("default");
+  ASSERT_OK(counts);
+  EXPECT_EQ(counts->dead, 1);
+  EXPECT_EQ(counts->retrying, 0);
+  EXPECT_EQ(counts->active, 0);
+  EXPECT_TRUE(LeasedIds().empty());
   auto job = broker_->GetJob(id);
   ASSERT_OK(job);
   EXPECT_EQ(job->state, JobState::kFailed);
@@ -121,7 +135,13 @@ TEST_F(FailScript, NonRetryableErrorGoesStraightToDlq) {
   auto r = broker_->Fail("default", f);
   ASSERT_OK(r);
   EXPECT_EQ(r->kind, queue::FailOutcome::Kind::kDead);
-  EXPECT_EQ(ZMembers(keys().Dead("default")), std::vector<std::string>{id});
+  auto page = broker_->ListDead("default", 0, 10);
+  ASSERT_OK(page);
+  ASSERT_EQ(page->jobs.size(), 1u);
+  EXPECT_EQ(page->jobs[0].id, id);
+  EXPECT_EQ(page->jobs[0].state, JobState::kFailed);
+  EXPECT_EQ(page->jobs[0].error, "bad input");
+  EXPECT_EQ(page->jobs[0].attempts, 1);
 }
 
 TEST_F(FailScript, ErrorHistoryIsCapped) {

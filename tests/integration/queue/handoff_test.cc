@@ -33,12 +33,12 @@ TEST_F(Handoff, IdleWorkerGetsTheNewJobLeasedInItsInbox) {
 
   std::string id = Submit("send", Priority::kHigh);
   // Leased to w1 by the enqueue itself: same fields as a dequeue writes.
-  EXPECT_TRUE(List(keys().Pending("default", Priority::kHigh)).empty());
+  EXPECT_TRUE(PendingIds(Priority::kHigh).empty());
   EXPECT_EQ(List(keys().Marker("default")).size(), 0u);  // nobody else needs waking
-  EXPECT_EQ(HGet(keys().Job("default", id), "state"), "active");
-  EXPECT_EQ(HGet(keys().Job("default", id), "token"), "1");
-  EXPECT_EQ(HGet(keys().Job("default", id), "attempts"), "1");
-  EXPECT_EQ(ZScore(keys().Leases("default"), id), kStart + 30'000);
+  Job leased = Get(id);
+  EXPECT_EQ(leased.state, JobState::kActive);
+  EXPECT_EQ(leased.attempts, 1);  // the run in progress
+  EXPECT_EQ(LeaseDeadline(id), kStart + 30'000);
   EXPECT_EQ(ZScore(keys().IdleWorkers("default"), Registration("w1")), -1);  // used up
 
   auto blocking = Connect();
@@ -99,7 +99,7 @@ TEST_F(Handoff, NothingIsHandedWhilePausedOrAfterTheRegistrationExpired) {
   EXPECT_TRUE(Fetch("w1").empty());
   ASSERT_OK(broker_->Pause("default"));
   std::string paused = Submit();
-  EXPECT_EQ(HGet(keys().Job("default", paused), "state"), "pending");
+  EXPECT_EQ(State(paused), "pending");
   ASSERT_OK(broker_->Resume("default"));
   EXPECT_TRUE(Fetch("w2", false).size() == 1u);  // w2 takes it the normal way
 
@@ -107,7 +107,7 @@ TEST_F(Handoff, NothingIsHandedWhilePausedOrAfterTheRegistrationExpired) {
   EXPECT_TRUE(Fetch("w3").empty());
   clock_.Advance(3001);  // w3 has not renewed: maybe it crashed
   std::string late = Submit();
-  EXPECT_EQ(HGet(keys().Job("default", late), "state"), "pending");
+  EXPECT_EQ(State(late), "pending");
   EXPECT_EQ(Cmd({"EXISTS", Inbox("w3")}).integer, 0);
 }
 
@@ -117,7 +117,7 @@ TEST_F(Handoff, AStoredTokenMeansTheOrdinaryPath) {
   EXPECT_TRUE(Fetch("w1").empty());
   Cmd({"LPUSH", keys().Marker("default"), "1"});
   std::string id = Submit();
-  EXPECT_EQ(HGet(keys().Job("default", id), "state"), "pending");
+  EXPECT_EQ(State(id), "pending");
   EXPECT_EQ(List(keys().Marker("default")).size(), 1u);  // one token is enough for one job
   auto jobs = Fetch("w1", true);
   ASSERT_EQ(jobs.size(), 1u);
@@ -136,8 +136,8 @@ TEST_F(Handoff, ACancelledJobIsNeverHandedOver) {
   ASSERT_OK(broker_->Resume("default"));
   Cmd({"DEL", keys().Marker("default")});  // Resume's token: w1 is still waiting
   std::string live = Submit();
-  EXPECT_EQ(HGet(keys().Job("default", cancelled), "state"), "cancelled");
-  EXPECT_EQ(HGet(keys().Job("default", cancelled), "attempts"), "0");
+  EXPECT_EQ(State(cancelled), "cancelled");
+  EXPECT_EQ(Get(cancelled).attempts, 0);
   auto jobs = Fetch("w1", true);
   ASSERT_EQ(jobs.size(), 1u);
   EXPECT_EQ(jobs[0].id, live);
@@ -178,7 +178,7 @@ TEST_F(Handoff, ALeavingWorkerTakesBackItsRegistrationAndInbox) {
   auto released = broker_->Release("default", {{id, (*r)[0].token}});
   ASSERT_OK(released);
   EXPECT_TRUE(released->front());
-  EXPECT_EQ(HGet(keys().Job("default", id), "state"), "pending");
+  EXPECT_EQ(State(id), "pending");
   // w1 is gone from the idle set and its inbox is gone; w2 is still registered.
   EXPECT_EQ(ZMembers(keys().IdleWorkers("default")), std::vector<std::string>{Registration("w2")});
   EXPECT_EQ(Cmd({"EXISTS", Inbox("w1")}).integer, 0);
@@ -187,7 +187,7 @@ TEST_F(Handoff, ALeavingWorkerTakesBackItsRegistrationAndInbox) {
 TEST_F(Handoff, AJobHandedToACrashedWorkerComesBackByLeaseExpiry) {
   EXPECT_TRUE(Fetch("crashed").empty());
   std::string id = Submit();
-  EXPECT_EQ(HGet(keys().Job("default", id), "state"), "active");
+  EXPECT_EQ(State(id), "active");
   // Nobody reads the inbox. The lease runs out and the sweep hands the job back.
   EXPECT_GT(Cmd({"PTTL", Inbox("crashed")}).integer, 0);  // the inbox goes away by itself
   clock_.Advance(30'001);

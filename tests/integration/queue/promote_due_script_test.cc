@@ -29,17 +29,23 @@ TEST_F(PromoteDueScript, MovesOnlyDueJobsAndReportsNextDue) {
   ASSERT_OK(mid);
   EXPECT_EQ(mid->moved, 1);
   EXPECT_EQ(mid->next_due_unix_ms, kStart + 200);
-  EXPECT_EQ(List(keys().Pending("default", Priority::kNormal)), std::vector<std::string>{a->id});
-  EXPECT_EQ(HGet(keys().Job("default", a->id), "state"), "pending");
-  EXPECT_EQ(ZMembers(keys().Scheduled("default")), std::vector<std::string>{b->id});
+  EXPECT_EQ(PendingIds(Priority::kNormal), std::vector<std::string>{a->id});
+  EXPECT_EQ(State(a->id), "pending");
+  EXPECT_EQ(State(b->id), "scheduled");
+  auto counts = broker_->Counts("default");
+  ASSERT_OK(counts);
+  EXPECT_EQ(counts->scheduled, 1);
 
   clock_.Set(kStart + 200);
   auto last = broker_->PromoteDue("default");
   ASSERT_OK(last);
   EXPECT_EQ(last->moved, 1);
   EXPECT_EQ(last->next_due_unix_ms, -1);
-  EXPECT_EQ(List(keys().Pending("default", Priority::kHigh)), std::vector<std::string>{b->id});
-  EXPECT_TRUE(ZMembers(keys().Scheduled("default")).empty());
+  EXPECT_EQ(PendingIds(Priority::kHigh), std::vector<std::string>{b->id});
+  EXPECT_EQ(State(b->id), "pending");
+  counts = broker_->Counts("default");
+  ASSERT_OK(counts);
+  EXPECT_EQ(counts->scheduled, 0);
 }
 
 TEST_F(PromoteDueScript, DueJobIsTakenBeforeOlderBacklog) {
@@ -65,7 +71,10 @@ TEST_F(PromoteDueScript, BoundedByLimit) {
   ASSERT_OK(r);
   EXPECT_EQ(r->moved, 3);
   EXPECT_EQ(r->next_due_unix_ms, kStart + 1);  // more are due: call again at once
-  EXPECT_EQ(ZMembers(keys().Scheduled("default")).size(), 7u);
+  auto counts = broker_->Counts("default");
+  ASSERT_OK(counts);
+  EXPECT_EQ(counts->scheduled, 7);
+  EXPECT_EQ(counts->pending[static_cast<int>(Priority::kNormal)], 3);
 }
 
 }  // namespace

@@ -100,7 +100,52 @@ class QueueTest : public ::testing::Test {
     return (r.ok() && !r->empty()) ? r->front() : queue::LeasedJob{};
   }
 
+  // Leases exactly one job of `queue` and reports it started (the heartbeat a worker sends
+  // once the job runs): the lease is no longer tentative, so losing it is charged.
+  queue::LeasedJob LeaseStarted(const std::string& queue = "default") {
+    queue::LeasedJob job = LeaseOne(queue);
+    auto kept = broker_->ExtendLeases(queue, {{job.id, job.token, /*started=*/true}});
+    EXPECT_TRUE(kept.ok()) << kept.status().ToString();
+    return job;
+  }
+
   const queue::Keys& keys() const { return broker_->keys(); }
+
+  // Layout-hiding views (the only place tests learn where a job is stored; the rest ask the
+  // Broker), so that tests survive a change of the data model.
+  //
+  // The job as GetJob returns it; a failed lookup fails the test and gives an empty Job.
+  Job Get(const std::string& id) {
+    auto job = broker_->GetJob(id);
+    EXPECT_TRUE(job.ok()) << id << ": " << job.status().ToString();
+    return job.ok() ? std::move(*job) : Job{};
+  }
+  // The job's state name ("pending", "active", ...), or "notfound".
+  std::string State(const std::string& id) {
+    auto job = broker_->GetJob(id);
+    return job.ok() ? std::string(JobStateName(job->state)) : "notfound";
+  }
+  // The deadline (unix ms) of the job's lease, -1 when it holds none.
+  int64_t LeaseDeadline(const std::string& id, const std::string& queue = "default") {
+    auto reply = Cmd({"ZSCORE", keys().Leases(queue), id});
+    return reply.is_nil() ? -1 : std::stoll(reply.str);
+  }
+  // Ids of the jobs under lease, in deadline order.
+  std::vector<std::string> LeasedIds(const std::string& queue = "default") {
+    return ZMembers(keys().Leases(queue));
+  }
+  // A pending list's entries (ids, and tombstones), newest first.
+  std::vector<std::string> PendingIds(Priority priority, const std::string& queue = "default") {
+    return List(keys().Pending(queue, priority));
+  }
+  // The milliseconds left before a finished (completed or cancelled) job's record expires;
+  // -1 when it never expires, -2 when it is not found among finished jobs.
+  int64_t FinishedTtl(const std::string& id, const std::string& queue = "default") {
+    for (auto& bucket : ZMembers(keys().Buckets(queue))) {
+      if (Cmd({"HEXISTS", bucket, id}).integer == 1) return Cmd({"PTTL", bucket}).integer;
+    }
+    return -2;
+  }
 
   ManualClock clock_{kStart};
   queue::BrokerOptions options_;

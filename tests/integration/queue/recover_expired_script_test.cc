@@ -17,15 +17,15 @@ TEST_F(RecoverExpiredScript, LiveLeaseIsLeftAlone) {
   auto r = broker_->RecoverExpired("default");
   ASSERT_OK(r);
   EXPECT_EQ(r->recovered, 0);
-  EXPECT_EQ(ZMembers(keys().Leases("default")), std::vector<std::string>{id});
-  EXPECT_EQ(HGet(keys().Job("default", id), "state"), "active");
+  EXPECT_EQ(LeasedIds(), std::vector<std::string>{id});
+  EXPECT_EQ(State(id), "active");
 }
 
 TEST_F(RecoverExpiredScript, ExpiredLeaseReturnsToFrontOfQueue) {
   std::string waiting = Submit("j");
   std::string crashed = Submit("j");
-  // Lease the oldest ("waiting" was first in), then pretend its worker died.
-  auto job = LeaseOne();
+  // Lease the oldest ("waiting" was first in), start it, then pretend its worker died.
+  auto job = LeaseStarted();
   ASSERT_EQ(job.id, waiting);
   clock_.Advance(options_.lease_ms);
   auto r = broker_->RecoverExpired("default");
@@ -33,13 +33,15 @@ TEST_F(RecoverExpiredScript, ExpiredLeaseReturnsToFrontOfQueue) {
   EXPECT_EQ(r->recovered, 1);
   EXPECT_EQ(r->dead, 0);
   // Recovered work goes to the tail, the end taken next.
-  EXPECT_EQ(List(keys().Pending("default", Priority::kNormal)),
+  EXPECT_EQ(PendingIds(Priority::kNormal),
             (std::vector<std::string>{crashed, waiting}));
-  EXPECT_TRUE(ZMembers(keys().Leases("default")).empty());
-  const std::string jk = keys().Job("default", waiting);
-  EXPECT_EQ(HGet(jk, "state"), "pending");
-  EXPECT_EQ(HGet(jk, "recoveries"), "1");
-  EXPECT_NE(HGet(jk, "error").find("lease expired"), std::string::npos);
+  EXPECT_TRUE(LeasedIds().empty());
+  auto stored = broker_->GetJob(waiting);
+  ASSERT_OK(stored);
+  EXPECT_EQ(stored->state, JobState::kPending);
+  EXPECT_EQ(stored->recoveries, 1);
+  EXPECT_EQ(stored->attempts, 1);
+  EXPECT_NE(stored->error.find("lease expired"), std::string::npos);
   EXPECT_GE(Cmd({"LLEN", keys().Marker("default")}).integer, 1);
 }
 
@@ -53,7 +55,7 @@ TEST_F(RecoverExpiredScript, ExpiredLeaseRecoveredOnceUnderRace) {
     ASSERT_OK(Cmd({"FLUSHALL"}).is_error() ? Status::Internal("flush") : Status::Ok());
     clock_.Set(kStart);
     std::string id = Submit();
-    LeaseOne();
+    LeaseStarted();
     clock_.Set(kStart + options_.lease_ms + 1);
     std::atomic<int> go{0};
     queue::RecoverResult ra, rb;
@@ -74,8 +76,10 @@ TEST_F(RecoverExpiredScript, ExpiredLeaseRecoveredOnceUnderRace) {
     ta.join();
     tb.join();
     ASSERT_EQ(ra.recovered + rb.recovered, 1) << "round " << round;
-    ASSERT_EQ(List(keys().Pending("default", Priority::kNormal)), std::vector<std::string>{id});
-    ASSERT_EQ(HGet(keys().Job("default", id), "recoveries"), "1");
+    ASSERT_EQ(PendingIds(Priority::kNormal), std::vector<std::string>{id});
+    auto stored = broker_->GetJob(id);
+    ASSERT_OK(stored);
+    ASSERT_EQ(stored->recoveries, 1);
   }
 }
 
@@ -84,7 +88,7 @@ TEST_F(RecoverExpiredScript, PoisonPillGoesToDlq) {
   ResetBroker();
   std::string id = Submit("crashy", Priority::kNormal, "default", 100);
   for (int i = 1; i <= 3; ++i) {
-    LeaseOne();
+    LeaseStarted();
     clock_.Advance(options_.lease_ms + 1);
     auto r = broker_->RecoverExpired("default");
     ASSERT_OK(r);
@@ -94,8 +98,10 @@ TEST_F(RecoverExpiredScript, PoisonPillGoesToDlq) {
       EXPECT_EQ(r->dead, 1);
     }
   }
-  EXPECT_EQ(ZMembers(keys().Dead("default")), std::vector<std::string>{id});
-  EXPECT_TRUE(List(keys().Pending("default", Priority::kNormal)).empty());
+  auto counts = broker_->Counts("default");
+  ASSERT_OK(counts);
+  EXPECT_EQ(counts->dead, 1);
+  EXPECT_TRUE(PendingIds(Priority::kNormal).empty());
   auto job = broker_->GetJob(id);
   ASSERT_OK(job);
   EXPECT_EQ(job->state, JobState::kFailed);
@@ -107,12 +113,16 @@ TEST_F(RecoverExpiredScript, PoisonPillGoesToDlq) {
 TEST_F(RecoverExpiredScript, LastAttemptLostGoesToDlq) {
   // max_retries 0: the job may run once; a run lost with its worker was that run.
   std::string id = Submit("once", Priority::kNormal, "default", 0);
-  LeaseOne();
+  LeaseStarted();
   clock_.Advance(options_.lease_ms + 1);
   auto r = broker_->RecoverExpired("default");
   ASSERT_OK(r);
   EXPECT_EQ(r->dead, 1);
-  EXPECT_EQ(ZMembers(keys().Dead("default")), std::vector<std::string>{id});
+  EXPECT_EQ(State(id), "failed");
+  auto page = broker_->ListDead("default", 0, 10);
+  ASSERT_OK(page);
+  ASSERT_EQ(page->jobs.size(), 1u);
+  EXPECT_EQ(page->jobs[0].id, id);
 }
 
 TEST_F(RecoverExpiredScript, BoundedByLimit) {
@@ -123,7 +133,10 @@ TEST_F(RecoverExpiredScript, BoundedByLimit) {
   auto r = broker_->RecoverExpired("default", 4);
   ASSERT_OK(r);
   EXPECT_EQ(r->recovered, 4);
-  EXPECT_EQ(ZMembers(keys().Leases("default")).size(), 6u);
+  EXPECT_EQ(LeasedIds().size(), 6u);
+  auto counts = broker_->Counts("default");
+  ASSERT_OK(counts);
+  EXPECT_EQ(counts->active, 6);
 }
 
 // Issue 13, item 1: a job leased tentatively (prefetched beyond the worker's free executors,
@@ -132,7 +145,6 @@ TEST_F(RecoverExpiredScript, BoundedByLimit) {
 TEST_F(RecoverExpiredScript, UnstartedTentativeLeaseIsNotCharged) {
   std::string id = Submit("once", Priority::kNormal, "default", 0);
   queue::DequeueRequest request("default", 1);
-  request.start_now = 0;  // it would wait in the run queue
   auto leased = broker_->Dequeue(request);
   ASSERT_OK(leased);
   ASSERT_EQ(leased->size(), 1u);
@@ -157,7 +169,6 @@ TEST_F(RecoverExpiredScript, UnstartedTentativeLeaseIsNotCharged) {
 TEST_F(RecoverExpiredScript, TentativeLeaseReportedStartedIsCharged) {
   std::string id = Submit("once", Priority::kNormal, "default", 0);
   queue::DequeueRequest request("default", 1);
-  request.start_now = 0;
   auto leased = broker_->Dequeue(request);
   ASSERT_OK(leased);
   ASSERT_EQ(leased->size(), 1u);
@@ -177,7 +188,6 @@ TEST_F(RecoverExpiredScript, TentativeLeaseReportedStartedIsCharged) {
 TEST_F(RecoverExpiredScript, TentativeLeaseRenewedWhileWaitingStaysUncharged) {
   std::string id = Submit("once", Priority::kNormal, "default", 0);
   queue::DequeueRequest request("default", 1);
-  request.start_now = 0;
   auto leased = broker_->Dequeue(request);
   ASSERT_OK(leased);
   ASSERT_OK(broker_->ExtendLeases("default", {{id, (*leased)[0].token, /*started=*/false}}));
@@ -199,7 +209,6 @@ TEST_F(RecoverExpiredScript, OnlyOneUnchargedLossPerJob) {
   int died = 0;
   for (int i = 0; i < 4 && died == 0; ++i) {
     queue::DequeueRequest request("default", 1);
-    request.start_now = 0;
     auto leased = broker_->Dequeue(request);
     ASSERT_OK(leased);
     ASSERT_EQ(leased->size(), 1u);

@@ -217,6 +217,8 @@ TEST_P(SchedulerFaultTest, SchedulerRidesOutTheErrorAndLosesNothing) {
   auto leased = leasing.Dequeue(queue::DequeueRequest("lease", 1));
   ASSERT_OK(leased);
   ASSERT_EQ(leased->size(), 1u);
+  // Started (its holder's heartbeat says so): the loss of the lease is charged.
+  ASSERT_OK(leasing.ExtendLeases("lease", {{held_job->id, leased->front().token, true}}));
 
   proxy_->InjectError({"", "", error.text, -1});
   ::testing::internal::CaptureStderr();

@@ -322,6 +322,46 @@ TEST_F(WorkerTest, PrefetchedJobsWaitWithoutUsingTheirTimeout) {
   EXPECT_EQ(counted.load(), 0);
 }
 
+// Short jobs run one after another on the executor that has them (one wake-up for a
+// batch, not one per job). A job that turns out long must not hold the short ones queued
+// behind it: another executor takes them (the heartbeat calls one within ~2 x kLongRun).
+TEST_F(WorkerTest, ShortJobsAreNotHeldBehindOneThatTurnsOutLong) {
+  WorkerOptions o = Options();
+  o.concurrency = 4;
+  o.prefetch = 32;
+  auto worker = StartWorker(o);
+  std::vector<JobSpec> warm(300);
+  for (auto& s : warm) s.name = "noop";
+  auto warm_ids = client_->SubmitBatch(warm);
+  ASSERT_OK(warm_ids);
+  for (const auto& r : *warm_ids) ASSERT_EQ(WaitDone(r.id).state, JobState::kCompleted);
+
+  // One batch, the long job first: submitted to the paused queue, so that the resumed
+  // worker leases it and the no-ops in one dequeue while jobs are short; the executor that
+  // takes the long one would otherwise run them after it.
+  InspectorOptions io;
+  io.redis_url = Server().url();
+  auto inspector = Inspector::Connect(io);
+  ASSERT_OK(inspector);
+  ASSERT_OK((*inspector)->Pause("default"));
+  std::vector<JobSpec> specs(9);
+  specs[0].name = "sleep";
+  specs[0].payload = R"({"ms":6000})";
+  for (size_t i = 1; i < specs.size(); ++i) specs[i].name = "noop";
+  auto ids = client_->SubmitBatch(specs);
+  ASSERT_OK(ids);
+  ASSERT_OK((*inspector)->Resume("default"));
+  for (size_t i = 1; i < ids->size(); ++i) {
+    Job job = WaitDone((*ids)[i].id);
+    EXPECT_EQ(job.state, JobState::kCompleted) << i;
+  }
+  auto long_job = client_->Get((*ids)[0].id);
+  ASSERT_OK(long_job);
+  // Generous: the no-ops take milliseconds; only waiting for the 6 s job fails this.
+  EXPECT_EQ(long_job->state, JobState::kActive) << "the no-ops waited for the long job";
+  EXPECT_EQ(WaitDone((*ids)[0].id).state, JobState::kCompleted);
+}
+
 // An idle worker is registered for hand-off (enqueue.lua leases new jobs to its inbox); the
 // registration is used by the next job and renewed, and taken back when the worker stops.
 TEST_F(WorkerTest, IdleWorkerTakesHandedJobsAndUnregistersOnStop) {

@@ -4,6 +4,7 @@
 #include "queue/job_codec.h"
 #include "queue/keys.h"
 #include "queue/lua_sources.h"
+#include "queue/record.h"
 #include "queue/retry_policy.h"
 
 namespace bananas::queue {
@@ -13,19 +14,81 @@ TEST(KeysTest, EveryQueueKeyCarriesTheHashTag) {
   Keys k("bananas");
   EXPECT_EQ(k.Pending("mail", Priority::kHigh), "bananas:{mail}:pending:high");
   EXPECT_EQ(k.Leases("mail"), "bananas:{mail}:leases");
-  EXPECT_EQ(k.Job("mail", "ID"), "bananas:{mail}:job:ID");
+  EXPECT_EQ(k.Jobs("mail"), "bananas:{mail}:jobs");
+  EXPECT_EQ(k.EndedChannel("mail", "ID"), "bananas:{mail}:ended:ID");
   for (const auto& key : {k.Scheduled("q"), k.Retry("q"), k.Dead("q"), k.Paused("q"),
-                          k.Marker("q"), k.Timer("q"), k.JobPrefix("q"), k.UniquePrefix("q")}) {
+                          k.Marker("q"), k.Timer("q"), k.Jobs("q"), k.Tokens("q"), k.Seq("q"),
+                          k.CancelRequests("q"), k.Watched("q"), k.DonePrefix("q"),
+                          k.Buckets("q"), k.UniquePrefix("q")}) {
     EXPECT_NE(key.find("{q}"), std::string::npos) << key;
   }
   EXPECT_EQ(k.QueueRegistry(), "bananas:queues");
+  EXPECT_EQ(k.Layout(), "bananas:layout");
 }
 
-TEST(KeysTest, JobKeyFromIdUsesTheIdsQueue) {
-  Keys k("p");
-  std::string id = NewJobId("gpu", 1'700'000'000'000);
-  EXPECT_EQ(k.JobFromId(id), "p:{gpu}:job:" + id);
-  EXPECT_EQ(k.JobFromId("garbage"), "");
+TEST(RecordTest, RoundTripsEveryField) {
+  Record r;
+  r.priority = Priority::kLow;
+  r.attempts = 2;
+  r.recoveries = 1;
+  r.lost = true;
+  r.max_retries = 7;
+  r.run_at_unix_ms = 1'700'000'000'123;
+  r.name = "email.send";
+  r.timeout_ms = 1500;
+  r.created_unix_ms = 1'700'000'000'000;
+  r.payload = std::string("bin\0ary|2:|", 12);  // separators and a NUL inside
+  r.description = "welcome";
+  r.unique_key = "u:1";
+  r.errors_json = R"([{"attempt":1,"at":5,"error":"x"}])";
+  std::string bytes = EncodeRecord(r);
+  auto back = DecodeRecord(bytes);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->priority, Priority::kLow);
+  EXPECT_EQ(back->attempts, 2);
+  EXPECT_EQ(back->recoveries, 1);
+  EXPECT_TRUE(back->lost);
+  EXPECT_EQ(back->max_retries, 7);
+  EXPECT_EQ(back->run_at_unix_ms, r.run_at_unix_ms);
+  EXPECT_EQ(back->name, r.name);
+  EXPECT_EQ(back->timeout_ms, 1500);
+  EXPECT_EQ(back->created_unix_ms, r.created_unix_ms);
+  EXPECT_EQ(back->payload, r.payload);
+  EXPECT_EQ(back->description, r.description);
+  EXPECT_EQ(back->unique_key, r.unique_key);
+  EXPECT_EQ(back->errors_json, r.errors_json);
+  EXPECT_EQ(RecordName(bytes), "email.send");
+}
+
+TEST(RecordTest, CompletedFinalRecordChargesTheRun) {
+  Record r;
+  r.name = "n";
+  r.attempts = 1;
+  std::string final = EncodeCompleted(EncodeRecord(r), 10, 20, "the result");
+  auto f = DecodeFinal(final);
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  EXPECT_EQ(f->state, JobState::kCompleted);
+  EXPECT_EQ(f->started_unix_ms, 10);
+  EXPECT_EQ(f->finished_unix_ms, 20);
+  EXPECT_EQ(f->result, "the result");
+  EXPECT_EQ(f->record.attempts, 2);
+}
+
+TEST(RecordTest, CorruptBytesAreNamedNotCrashed) {
+  Record r;
+  r.name = "n";
+  r.payload = "p";
+  std::string good = EncodeRecord(r);
+  for (size_t cut = 0; cut < good.size(); ++cut) {
+    auto bad = DecodeRecord(std::string_view(good).substr(0, cut));
+    EXPECT_FALSE(bad.ok()) << cut;
+    if (!bad.ok()) {
+      EXPECT_EQ(bad.status().code(), Status::Code::kCorruption) << bad.status().ToString();
+    }
+  }
+  EXPECT_FALSE(DecodeRecord("1|n|0|0|0|3|0|1:n").ok());  // another layout
+  EXPECT_FALSE(DecodeFinal("z").ok());
+  EXPECT_EQ(RecordName("garbage"), "");
 }
 
 TEST(RetryPolicyTest, DoublesFromBaseUpToCap) {
