@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Redis commands and Redis CPU per job of the peer harness's drain phase, for every system
+"""Redis commands, Redis CPU and bytes per job of the peer harness's drain phase, for every system
 of a run, sampled from outside the harness (its Redis on REDIS_PORT, default 6390).
 
 Every 50 ms: the sum of the `bench:progress` counts (the harness's progress protocol) and
@@ -24,8 +24,10 @@ N = int(os.environ.get("N", "20000"))
 def snapshot(r):
     stats = r.info("commandstats")
     cpu = r.info("cpu")
+    net = r.info("stats")
     return {k[len("cmdstat_"):]: v["calls"] for k, v in stats.items()}, (
-        cpu["used_cpu_user"] + cpu["used_cpu_sys"])
+        cpu["used_cpu_user"] + cpu["used_cpu_sys"]), (
+        net["total_net_input_bytes"] + net["total_net_output_bytes"])
 
 
 def progress(r):
@@ -38,9 +40,12 @@ def report(before, after):
     calls = {k: v for k, v in calls.items() if v > 0 and k != "info"}
     total = sum(calls.values())
     cpu_us = (after[1] - before[1]) * 1e6 / N
+    # Bytes in and out of Redis (every client: the harness's progress writes and this
+    # sampler's INFO replies, ~20 KB a second, included).
+    net_bytes = (after[2] - before[2]) / N
     top = ", ".join("%s %.2f" % (k, v / N) for k, v in sorted(calls.items(), key=lambda kv: -kv[1]))
-    print("drain of %d jobs: %.1f Redis calls/job, %.1f us Redis CPU/job; %s" % (
-        N, total / N, cpu_us, top), flush=True)
+    print("drain of %d jobs: %.1f Redis calls/job, %.1f us Redis CPU/job, %.0f bytes/job; %s" % (
+        N, total / N, cpu_us, net_bytes, top), flush=True)
 
 
 SAMPLES_BETWEEN = [0]
